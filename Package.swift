@@ -1,0 +1,29 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Settings shared by every Swift target: Swift 6 language mode is the default for this
+/// tools version; imports are internal unless a file says otherwise, so no C type leaks
+/// into a public declaration by accident.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Obsession",
+    products: [
+        .library(name: "FastCGI", targets: ["FastCGI"]),
+        .executable(name: "hello", targets: ["hello"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CFastCGI",
+            pkgConfig: "fcgi",
+            providers: [.apt(["libfcgi-dev"])]
+        ),
+        .target(name: "FastCGI", dependencies: ["CFastCGI"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "hello", dependencies: ["FastCGI"], path: "Examples/hello",
+            swiftSettings: swiftSettings),
+        .testTarget(name: "FastCGITests", dependencies: ["FastCGI"], swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,6 @@
+#ifndef OBSESSION_CFASTCGI_SHIM_H
+#define OBSESSION_CFASTCGI_SHIM_H
+
+#include <fcgiapp.h>
+
+#endif

@@ -1,0 +1,42 @@
+/// Parses a request's `Cookie` header the way RFC 6265 §5.4 (and its 6265bis revision) lets a
+/// server read what browsers send.
+///
+/// - Pairs are split on `;`; spaces and tabs around names and values are dropped.
+/// - A crumb without `=` is a cookie with an empty name (6265bis), kept, not dropped.
+/// - One pair of double quotes around a value is removed: `a="b c"` gives `b c`.
+/// - Every pair is kept, in order, even when a name repeats: browsers send the cookie with the
+///   longest matching path first, so the first value is the most specific one.
+enum CookieHeader {
+    static func parse(_ header: String) -> FieldList {
+        var cookies = FieldList()
+        for crumb in header.utf8.split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: true) {
+            let trimmed = crumb.trimmingSpaces()
+            if trimmed.isEmpty { continue }
+            let name: Substring.UTF8View.SubSequence
+            var value: Substring.UTF8View.SubSequence
+            if let equals = trimmed.firstIndex(of: UInt8(ascii: "=")) {
+                name = trimmed[..<equals].trimmingSpaces()
+                value = trimmed[trimmed.index(after: equals)...].trimmingSpaces()
+            } else {
+                name = trimmed[trimmed.startIndex..<trimmed.startIndex]
+                value = trimmed
+            }
+            if value.count >= 2, value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\"") {
+                value = value.dropFirst().dropLast()
+            }
+            cookies.append(name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self))
+        }
+        return cookies
+    }
+}
+
+extension BidirectionalCollection where Element == UInt8, SubSequence == Self {
+    /// The bytes without leading and trailing spaces and tabs.
+    func trimmingSpaces() -> SubSequence {
+        let isSpace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        var result = self
+        while let first = result.first, isSpace(first) { result = result.dropFirst() }
+        while let last = result.last, isSpace(last) { result = result.dropLast() }
+        return result
+    }
+}

@@ -1,0 +1,191 @@
+import Glibc
+
+/// One HTTP request as the web server passed it: its CGI parameters, cookies, query and body.
+///
+/// A request belongs to the worker thread that serves it; read it there.
+///
+/// ```swift
+/// try FastCGIServer().run { request, response in
+///     let name = request.query["name"] ?? "world"
+///     let visits = request.cookies["visits"].flatMap(Int.init) ?? 0
+///     try response.write("\(request.method) \(request.path): hello \(name), visit \(visits + 1)\n")
+/// }
+/// ```
+public final class Request {
+    /// The CGI parameters (RFC 3875) the web server sent: `REQUEST_METHOD`, `HTTP_COOKIE`, …
+    public let parameters: [String: String]
+    /// Whether `X-Forwarded-Proto: https` counts as HTTPS (set when a trusted proxy sits in front).
+    private let trustsForwardedProto: Bool
+    private let reader: BodyReader
+    private let limits: FastCGIServer.Configuration
+    private var cachedForm: Form?
+    private var bodyWasRead = false
+    /// Temporary files of uploads, removed when the request ends.
+    private(set) var temporaryFiles: [String] = []
+
+    init(parameters: [String: String], transport: Transport, configuration: FastCGIServer.Configuration, isCGI: Bool) {
+        self.parameters = parameters
+        self.trustsForwardedProto = configuration.trustForwardedProto
+        self.limits = configuration
+        // Without CONTENT_LENGTH a CGI body is empty (RFC 3875 §4.1.2); FastCGI marks the end itself.
+        let length = parameters["CONTENT_LENGTH"].flatMap { Int($0) }.map { max($0, 0) } ?? (isCGI ? 0 : nil)
+        self.reader = BodyReader(transport: transport, contentLength: length, limit: configuration.maxBodySize)
+    }
+
+    /// The HTTP method, `GET` if the web server did not say.
+    ///
+    /// ```swift
+    /// guard request.method == "POST" else { … }
+    /// ```
+    public var method: String { parameters["REQUEST_METHOD"] ?? "GET" }
+
+    /// `SCRIPT_NAME`: where the application is mounted, empty at the site's root.
+    public var scriptName: String { parameters["SCRIPT_NAME"] ?? "" }
+
+    /// `PATH_INFO`: the path below the mount point.
+    public var pathInfo: String { parameters["PATH_INFO"] ?? "" }
+
+    /// `REQUEST_URI`: the path and query as the client sent them, undecoded.
+    public var requestURI: String { parameters["REQUEST_URI"] ?? "" }
+
+    /// `QUERY_STRING`, undecoded.
+    public var queryString: String { parameters["QUERY_STRING"] ?? "" }
+
+    /// The path of the request: `SCRIPT_NAME` + `PATH_INFO` when the web server gives either,
+    /// else `REQUEST_URI` up to its `?`.
+    ///
+    /// ```swift
+    /// switch request.path { case "/": … case "/login": … default: … }
+    /// ```
+    public var path: String {
+        let joined = scriptName + pathInfo
+        if !joined.isEmpty { return joined }
+        let uri = requestURI
+        return String(uri.prefix { $0 != "?" })
+    }
+
+    /// The query items, decoded, in order.
+    ///
+    /// ```swift
+    /// let page = request.query["page"].flatMap(Int.init) ?? 1
+    /// ```
+    public private(set) lazy var query: FieldList = URLEncoding.parse(queryString.utf8)
+
+    /// The cookies the client sent, in order, as RFC 6265 reads them. A name may repeat: its
+    /// subscript gives the first, which browsers send for the most specific path.
+    ///
+    /// ```swift
+    /// let id = request.cookies["_obs"]
+    /// ```
+    public private(set) lazy var cookies: FieldList = CookieHeader.parse(parameters["HTTP_COOKIE"] ?? "")
+
+    /// The request's headers, as the web server passed them (`HTTP_*`, `CONTENT_TYPE`,
+    /// `CONTENT_LENGTH`), named as HTTP writes them (`User-Agent`).
+    ///
+    /// ```swift
+    /// for header in request.headers { print("\(header.name): \(header.value)") }
+    /// ```
+    public private(set) lazy var headers: FieldList = {
+        var headers = FieldList()
+        for (name, value) in parameters.sorted(by: { $0.key < $1.key }) {
+            if name.hasPrefix("HTTP_") {
+                headers.append(name: Self.headerName(fromParameter: name.dropFirst(5)), value: value)
+            } else if name == "CONTENT_TYPE" || name == "CONTENT_LENGTH", !value.isEmpty {
+                headers.append(name: Self.headerName(fromParameter: Substring(name)), value: value)
+            }
+        }
+        return headers
+    }()
+
+    /// One header's value, by its HTTP name in any case.
+    ///
+    /// ```swift
+    /// let agent = request.header("User-Agent") ?? "unknown"
+    /// ```
+    public func header(_ name: String) -> String? {
+        let key = String(name.uppercased().map { $0 == "-" ? "_" : $0 })
+        if key == "CONTENT_TYPE" || key == "CONTENT_LENGTH" { return parameters[key] }
+        return parameters["HTTP_" + key]
+    }
+
+    /// The client's address (`REMOTE_ADDR`).
+    public var remoteAddress: String? { parameters["REMOTE_ADDR"] }
+
+    /// The client's port (`REMOTE_PORT`).
+    public var remotePort: Int? { parameters["REMOTE_PORT"].flatMap { Int($0) } }
+
+    /// Whether the request came over HTTPS: `HTTPS` is on, or `REQUEST_SCHEME` is `https`, or
+    /// `X-Forwarded-Proto` is `https` and the server was told to trust it.
+    ///
+    /// ```swift
+    /// let scheme = request.isSecure ? "https" : "http"
+    /// ```
+    public var isSecure: Bool {
+        if let https = parameters["HTTPS"], !https.isEmpty, https.lowercased() != "off" { return true }
+        if parameters["REQUEST_SCHEME"]?.lowercased() == "https" { return true }
+        return trustsForwardedProto && parameters["HTTP_X_FORWARDED_PROTO"]?.lowercased() == "https"
+    }
+
+    /// `CONTENT_LENGTH`, if the request has one.
+    public var contentLength: Int? { parameters["CONTENT_LENGTH"].flatMap { Int($0) } }
+
+    /// `CONTENT_TYPE`, if the request has one.
+    public var contentType: String? { parameters["CONTENT_TYPE"] }
+
+    /// The whole body, read once, at most ``FastCGIServer/Configuration/maxBodySize`` bytes.
+    ///
+    /// Throws ``RequestError/bodyTooLarge(limit:)`` (answered with 413) when the body is
+    /// longer; nothing past the limit is read into memory.
+    ///
+    /// ```swift
+    /// let json = try request.body()
+    /// ```
+    public func body() throws(RequestError) -> [UInt8] {
+        guard !bodyWasRead else { throw .malformedBody("the body was already read") }
+        bodyWasRead = true
+        return try reader.readAll()
+    }
+
+    /// The submitted form: `application/x-www-form-urlencoded` or `multipart/form-data`.
+    ///
+    /// File parts larger than ``FastCGIServer/Configuration/uploadMemoryLimit`` are streamed
+    /// to temporary files that are removed when the request ends. Any other content type gives
+    /// an empty form; a malformed body throws ``RequestError/malformedBody(_:)`` (400).
+    ///
+    /// ```swift
+    /// let form = try request.form()
+    /// let user = form.fields["user"]
+    /// ```
+    public func form() throws(RequestError) -> Form {
+        if let cachedForm { return cachedForm }
+        let type = contentType ?? ""
+        var form = Form(fields: FieldList(), files: [])
+        if HeaderParameters(type).value.lowercased() == "application/x-www-form-urlencoded" {
+            form.fields = URLEncoding.parse(try body())
+        } else if let boundary = MultipartParser.boundary(inContentType: type) {
+            guard !bodyWasRead else { throw .malformedBody("the body was already read") }
+            bodyWasRead = true
+            var parser = MultipartParser(reader: reader, boundary: boundary, memoryLimit: limits.uploadMemoryLimit,
+                                         temporaryDirectory: limits.temporaryDirectory)
+            defer { temporaryFiles += parser.temporaryFiles }
+            form = try parser.parse()
+        }
+        cachedForm = form
+        return form
+    }
+
+    /// Whether `CONTENT_LENGTH` announces a body over the limit.
+    var isDeclaredTooLarge: Bool { reader.isDeclaredTooLarge }
+
+    /// Reads and drops the unread rest of the body, and removes upload files.
+    func finish() {
+        reader.drain()
+        for path in temporaryFiles { unlink(path) }
+        temporaryFiles = []
+    }
+
+    /// `USER_AGENT` → `User-Agent`.
+    private static func headerName(fromParameter name: Substring) -> String {
+        name.split(separator: "_").map { $0.prefix(1) + $0.dropFirst().lowercased() }.joined(separator: "-")
+    }
+}

@@ -1,0 +1,39 @@
+/// One request from start to end, the same for FastCGI and CGI: build the request and response,
+/// refuse an oversized body, run the responder, turn its error into a status and a log line,
+/// finish the response, drop the unread body and the upload files.
+struct RequestCycle {
+    let transport: Transport
+    let request: Request
+    let response: Response
+
+    init(transport: Transport, parameters: [String: String], configuration: FastCGIServer.Configuration, isCGI: Bool) {
+        self.transport = transport
+        self.request = Request(parameters: parameters, transport: transport, configuration: configuration, isCGI: isCGI)
+        self.response = Response(transport: transport)
+    }
+
+    func run(_ responder: some Responder) {
+        defer { request.finish() }
+        if request.isDeclaredTooLarge {
+            response.replaceWithError(status: 413)
+            return
+        }
+        do {
+            try responder.respond(to: request, with: response)
+            try response.finish()
+        } catch {
+            fail(error)
+        }
+    }
+
+    private func fail(_ error: any Error) {
+        if response.clientDisconnected {
+            transport.logError("\(request.method) \(request.requestURI): the client went away before the response was complete")
+            return
+        }
+        transport.logError("\(request.method) \(request.requestURI): \(error)")
+        guard !response.headersSent else { return }
+        let status = (error as? any HTTPStatusError)?.status ?? 500
+        response.replaceWithError(status: (400...599).contains(status) ? status : 500)
+    }
+}

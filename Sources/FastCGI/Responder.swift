@@ -1,0 +1,34 @@
+/// Something that answers requests: a handler closure, or a middleware wrapping another
+/// responder.
+///
+/// ```swift
+/// struct Hello: Responder {
+///     func respond(to request: Request, with response: Response) throws {
+///         try response.write("hello\n")
+///     }
+/// }
+/// try FastCGIServer().run(Hello())
+/// ```
+public protocol Responder: Sendable {
+    /// Answers one request. A thrown error answers 500 (or the status of an
+    /// ``HTTPStatusError``) if the headers have not left, and is logged.
+    func respond(to request: Request, with response: Response) throws
+}
+
+/// A closure as a ``Responder``.
+///
+/// ```swift
+/// let hello = ClosureResponder { _, response in try response.write("hello\n") }
+/// ```
+public struct ClosureResponder: Responder {
+    private let body: @Sendable (Request, Response) throws -> Void
+
+    /// Wraps `body`.
+    public init(_ body: @escaping @Sendable (Request, Response) throws -> Void) {
+        self.body = body
+    }
+
+    public func respond(to request: Request, with response: Response) throws {
+        try body(request, response)
+    }
+}

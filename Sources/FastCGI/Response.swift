@@ -1,0 +1,196 @@
+/// The answer to one request: status, headers, cookies and a body that streams.
+///
+/// Headers can change until the first body byte is written; they leave with it, or when the
+/// handler returns. Header names and values are checked: CR, LF or NUL is refused, so user
+/// input cannot split the response.
+///
+/// ```swift
+/// try server.run { request, response in
+///     response.status = 201
+///     try response.setHeader("Content-Type", "application/json")
+///     try response.setCookie(Cookie(name: "seen", value: "1"))
+///     try response.write("{\"ok\":true}")
+/// }
+/// ```
+public final class Response {
+    /// The status code, 200 unless changed. Changes after the headers left have no effect.
+    public var status = 200
+    /// The headers, in order; a name may repeat (`Set-Cookie`).
+    public private(set) var headers = FieldList()
+    /// Whether the headers have been sent; from then on only body can be written.
+    public private(set) var headersSent = false
+    /// Whether a write found the client gone.
+    public private(set) var clientDisconnected = false
+    private let transport: Transport
+    private var beforeHeaders: [() throws -> Void] = []
+
+    init(transport: Transport) {
+        self.transport = transport
+    }
+
+    /// Sets a header, replacing any of the same name (case-insensitive).
+    ///
+    /// ```swift
+    /// try response.setHeader("Cache-Control", "no-store")
+    /// ```
+    public func setHeader(_ name: String, _ value: String) throws(ResponseError) {
+        try check(name, value)
+        removeHeader(name)
+        headers.append(name: name, value: value)
+    }
+
+    /// Adds a header, keeping any of the same name.
+    ///
+    /// ```swift
+    /// try response.addHeader("Link", "</style.css>; rel=preload")
+    /// ```
+    public func addHeader(_ name: String, _ value: String) throws(ResponseError) {
+        try check(name, value)
+        headers.append(name: name, value: value)
+    }
+
+    /// Removes every header of this name (case-insensitive).
+    ///
+    /// ```swift
+    /// response.removeHeader("Set-Cookie")
+    /// ```
+    public func removeHeader(_ name: String) {
+        let lowered = name.lowercased()
+        headers.fields.removeAll { $0.name.lowercased() == lowered }
+    }
+
+    /// The first value of a header (case-insensitive), or nil.
+    ///
+    /// ```swift
+    /// if response.header("Cache-Control") == nil { … }
+    /// ```
+    public func header(_ name: String) -> String? {
+        let lowered = name.lowercased()
+        return headers.first { $0.name.lowercased() == lowered }?.value
+    }
+
+    /// Adds a `Set-Cookie` header for `cookie`, after checking it (see ``Cookie``).
+    ///
+    /// ```swift
+    /// try response.setCookie(Cookie(name: "lang", value: "en", maxAge: 3600))
+    /// ```
+    public func setCookie(_ cookie: Cookie) throws(ResponseError) {
+        try addHeader("Set-Cookie", try cookie.headerValue())
+    }
+
+    /// Answers with a redirect to `location`: 303 See Other unless another status is given.
+    ///
+    /// ```swift
+    /// try response.redirect(to: "/")                 // after a POST
+    /// try response.redirect(to: "/new", status: 301)
+    /// ```
+    public func redirect(to location: String, status: Int = 303) throws(ResponseError) {
+        try setHeader("Location", location)
+        self.status = status
+    }
+
+    /// Runs `hook` just before the headers leave, so a middleware can still add headers or
+    /// cookies that depend on what the handler did. A hook that throws fails the request.
+    ///
+    /// ```swift
+    /// response.beforeHeaders { try response.setHeader("X-Elapsed", "\(elapsed())") }
+    /// ```
+    public func beforeHeaders(_ hook: @escaping () throws -> Void) {
+        beforeHeaders.append(hook)
+    }
+
+    /// Writes text to the body, sending the headers first if they have not left.
+    ///
+    /// Throws ``ResponseError/clientDisconnected`` when the client went away.
+    ///
+    /// ```swift
+    /// try response.write("hello\n")
+    /// ```
+    public func write(_ text: String) throws {
+        var text = text
+        try text.withUTF8 { try write(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Writes bytes to the body, sending the headers first if they have not left.
+    ///
+    /// ```swift
+    /// try response.write([0x89, 0x50, 0x4E, 0x47])
+    /// ```
+    public func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try write($0) }
+    }
+
+    /// Writes raw bytes to the body, sending the headers first if they have not left.
+    ///
+    /// ```swift
+    /// try data.withUnsafeBytes { try response.write($0) }
+    /// ```
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if !headersSent { try sendHeaders(along: bytes) } else { try send(bytes) }
+    }
+
+    /// Sends what is written so far to the client now.
+    ///
+    /// ```swift
+    /// try response.write("working…\n"); try response.flush()
+    /// ```
+    public func flush() throws {
+        if !headersSent { try sendHeaders(along: UnsafeRawBufferPointer(start: nil, count: 0)) }
+        guard transport.flush() else { throw disconnected() }
+    }
+
+    /// Ends the response: sends the headers if the handler wrote no body.
+    func finish() throws {
+        if !headersSent { try sendHeaders(along: UnsafeRawBufferPointer(start: nil, count: 0)) }
+    }
+
+    /// Replaces an unsent response with a plain error page for `status`.
+    func replaceWithError(status: Int) {
+        guard !headersSent else { return }
+        self.status = status
+        headers = ["Content-Type": "text/plain; charset=utf-8"]
+        beforeHeaders = []
+        try? write(HTTPSyntax.reasonPhrase(status) + "\n")
+    }
+
+    private func sendHeaders(along body: UnsafeRawBufferPointer) throws {
+        let hooks = beforeHeaders
+        beforeHeaders = []
+        for hook in hooks { try hook() }
+        headersSent = true
+        var block: [UInt8] = []
+        block.reserveCapacity(256 + body.count)
+        block.append(contentsOf: "Status: \(status) \(HTTPSyntax.reasonPhrase(status))\r\n".utf8)
+        var hasContentType = false
+        for header in headers {
+            hasContentType = hasContentType || header.name.lowercased() == "content-type"
+            block.append(contentsOf: header.name.utf8)
+            block.append(contentsOf: ": ".utf8)
+            block.append(contentsOf: header.value.utf8)
+            block.append(contentsOf: "\r\n".utf8)
+        }
+        if !hasContentType { block.append(contentsOf: "Content-Type: text/plain; charset=utf-8\r\n".utf8) }
+        block.append(contentsOf: "\r\n".utf8)
+        block.append(contentsOf: body)
+        try block.withUnsafeBytes { try send($0) }
+    }
+
+    private func send(_ bytes: UnsafeRawBufferPointer) throws {
+        guard !clientDisconnected, transport.write(bytes) else { throw disconnected() }
+    }
+
+    private func disconnected() -> ResponseError {
+        clientDisconnected = true
+        return .clientDisconnected
+    }
+
+    private func check(_ name: String, _ value: String) throws(ResponseError) {
+        guard !headersSent else { throw .headersAlreadySent }
+        guard !name.isEmpty, name.utf8.allSatisfy(HTTPSyntax.isTokenByte) else {
+            throw .invalidHeader("the name \(String(reflecting: name)) is not an HTTP token")
+        }
+        guard HTTPSyntax.isSafeHeaderValue(value) else {
+            throw .invalidHeader("the value of \(name) holds CR, LF or NUL")
+        }
+    }
+}

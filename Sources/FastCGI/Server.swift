@@ -1,0 +1,149 @@
+internal import CFastCGI
+import Glibc
+
+/// Runs a handler for every request a web server sends over FastCGI, on worker threads, or for
+/// the one request of a classic CGI process.
+///
+/// Where it listens: the `listen` address if given; else the socket systemd passed
+/// (`LISTEN_FDS`); else descriptor 0 if it is a listening socket (spawn-fcgi, mod_fcgid,
+/// `cgi-fcgi -start`); else the process is a CGI program and serves one request from its
+/// environment, stdin and stdout, with the same handler.
+///
+/// SIGTERM or SIGINT stops it gracefully: no new request is accepted, those in flight get
+/// ``Configuration/gracePeriod`` seconds to finish, and `run` returns.
+///
+/// ```swift
+/// import FastCGI
+///
+/// let server = FastCGIServer(configuration: .init(listen: .unix(path: "/run/app.sock"), workers: 4))
+/// try server.run { request, response in
+///     try response.write("hello from \(request.path)\n")
+/// }
+/// ```
+public struct FastCGIServer: Sendable {
+    /// How the server listens and what it accepts.
+    ///
+    /// ```swift
+    /// var configuration = FastCGIServer.Configuration()
+    /// configuration.maxBodySize = 1 << 20
+    /// ```
+    public struct Configuration: Sendable {
+        /// Where to listen; nil: systemd's socket, else an inherited fd 0, else classic CGI.
+        public var listen: ListenAddress?
+        /// Worker threads, each serving one request at a time.
+        public var workers: Int
+        /// The listen queue's length.
+        public var backlog: Int32 = 1024
+        /// The largest request body accepted; longer ones get 413 Content Too Large.
+        public var maxBodySize = 8 << 20
+        /// Uploaded files larger than this go to temporary files instead of memory.
+        public var uploadMemoryLimit = 64 << 10
+        /// Where uploaded files are kept during their request: `$TMPDIR`, else `/tmp`.
+        public var temporaryDirectory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+        /// Whether `X-Forwarded-Proto: https` marks a request secure. Only set this when a proxy
+        /// you trust sets that header: clients can send it too.
+        public var trustForwardedProto = false
+        /// Seconds that requests in flight get to finish after SIGTERM.
+        public var gracePeriod = 10
+
+        /// Makes a configuration.
+        ///
+        /// ```swift
+        /// let configuration = FastCGIServer.Configuration(listen: .tcp(host: "127.0.0.1", port: 9000), workers: 8)
+        /// ```
+        public init(listen: ListenAddress? = nil, workers: Int = 2) {
+            self.listen = listen
+            self.workers = workers
+        }
+    }
+
+    /// How this server listens and what it accepts.
+    public var configuration: Configuration
+
+    /// Makes a server with this configuration.
+    ///
+    /// ```swift
+    /// let server = FastCGIServer(configuration: .init(workers: 4))
+    /// ```
+    public init(configuration: Configuration = Configuration()) {
+        self.configuration = configuration
+    }
+
+    /// Serves requests with `handler` until SIGTERM or SIGINT (or, as CGI, the one request).
+    ///
+    /// ```swift
+    /// try FastCGIServer().run { request, response in try response.write("hi\n") }
+    /// ```
+    public func run(_ handler: @escaping @Sendable (Request, Response) throws -> Void) throws(ServerError) {
+        try run(ClosureResponder(handler))
+    }
+
+    /// Serves requests with `responder` until SIGTERM or SIGINT (or, as CGI, the one request).
+    ///
+    /// Throws ``ServerError`` when it cannot listen (a taken port, an unwritable path) or when
+    /// requests were still running at the end of the grace period.
+    ///
+    /// ```swift
+    /// try FastCGIServer().run(MyApp())
+    /// ```
+    public func run(_ responder: some Responder) throws(ServerError) {
+        guard (1...1024).contains(configuration.workers) else {
+            throw ServerError(.invalidArgument, "workers must be from 1 to 1024, not \(configuration.workers)")
+        }
+        guard let address = configuration.listen ?? ListeningSocket.systemdSocket()
+                ?? (ListeningSocket.isListening(STDIN_FILENO) ? .inherited(descriptor: STDIN_FILENO) : nil) else {
+            serveCGIRequest(responder)
+            return
+        }
+        try serveFastCGI(on: address, responder)
+    }
+
+    /// Classic CGI: one request from the environment, stdin and stdout.
+    private func serveCGIRequest(_ responder: some Responder) {
+        signal(SIGPIPE, SIG_IGN)
+        let transport = CGITransport()
+        RequestCycle(transport: transport, parameters: CGITransport.parameters(), configuration: configuration, isCGI: true)
+            .run(responder)
+    }
+
+    private func serveFastCGI(on address: ListenAddress, _ responder: some Responder) throws(ServerError) {
+        let socket = try ListeningSocket(address, backlog: configuration.backlog)
+        defer { socket.close() }
+        guard FCGX_Init() == 0 else { throw ServerError(.cannotStart, "libfcgi failed to initialise") }
+        Self.keepDescriptorsSelectable()
+        let shutdown = try ShutdownSignal()
+        let finished = try CompletionPipe()
+        let worker = FastCGIWorker(listenDescriptor: socket.descriptor, shutdownDescriptor: shutdown.descriptor,
+                                   configuration: configuration, responder: responder)
+        for _ in 0..<configuration.workers {
+            try WorkerThread.start {
+                worker.run()
+                finished.signal()
+            }
+        }
+        logLine("listening on \(address) with \(configuration.workers) workers")
+        var wake = pollfd(fd: shutdown.descriptor, events: Int16(POLLIN), revents: 0)
+        while poll(&wake, 1, -1) != 1 {}
+        logLine("stopping: finishing requests in flight (grace period \(configuration.gracePeriod) s)")
+        let unfinished = configuration.workers - finished.wait(for: configuration.workers, seconds: configuration.gracePeriod)
+        guard unfinished == 0 else {
+            throw ServerError(.gracePeriodExpired, "\(unfinished) requests were still running after the grace period of \(configuration.gracePeriod) s")
+        }
+        logLine("stopped")
+    }
+
+    /// libfcgi waits on connections with `select`, which overruns its fd_set for descriptors of
+    /// FD_SETSIZE (1024) or more: keep the process below that.
+    private static func keepDescriptorsSelectable() {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur > rlim_t(FD_SETSIZE) else { return }
+        limit.rlim_cur = rlim_t(FD_SETSIZE)
+        setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+    }
+}
+
+/// Writes one line about the server's life (start, stop) to stderr.
+func logLine(_ message: String) {
+    var line = "obsession[\(getpid())]: \(message)\n"
+    line.withUTF8 { _ = writeAll(STDERR_FILENO, UnsafeRawBufferPointer($0)) }
+}
