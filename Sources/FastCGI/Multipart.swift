@@ -16,6 +16,7 @@ struct MultipartParser {
     private let memoryLimit: Int
     private let temporaryDirectory: String
     private var buffer: [UInt8] = []
+    private var scratch = [UInt8](repeating: 0, count: 16384)
     private var start = 0
     private var atEnd = false
     private(set) var temporaryFiles: [String] = []
@@ -181,12 +182,10 @@ struct MultipartParser {
             buffer.removeSubrange(..<start)
             start = 0
         }
-        let old = buffer.count
-        buffer.append(contentsOf: repeatElement(0, count: 16384))
-        let count = try buffer.withUnsafeMutableBytes { bytes in
-            Result { () throws(RequestError) in try reader.read(into: UnsafeMutableRawBufferPointer(rebasing: bytes[old...])) }
+        let count = try scratch.withUnsafeMutableBytes { bytes in
+            Result { () throws(RequestError) in try reader.read(into: bytes) }
         }.get()
-        buffer.removeLast(16384 - count)
+        buffer.append(contentsOf: scratch[..<count])
         if count == 0 { atEnd = true }
         return count > 0
     }

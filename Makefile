@@ -1,0 +1,34 @@
+# Obsession for Swift. `make demo` serves the example behind nginx; `make test` runs every test.
+# Both install what they need from Debian's packages first (CI starts on a bare Debian 12).
+
+SWIFT ?= swift
+# Debian packages the tests start for real; bench adds wrk and the peers' own.
+TEST_PACKAGES := libfcgi-dev libfcgi-bin nginx-light curl systemd
+BENCH_PACKAGES := $(TEST_PACKAGES) wrk gcc
+DEMO_PORT ?= 8080
+
+.PHONY: all build test demo bench deps bench-deps clean
+
+all: build
+
+deps:
+	@bash .ci/apt-install $(TEST_PACKAGES)
+
+bench-deps:
+	@bash .ci/apt-install $(BENCH_PACKAGES)
+
+build: deps
+	$(SWIFT) build
+
+test: build
+	OBSESSION_BIN_DIR=$$($(SWIFT) build --show-bin-path) $(SWIFT) test
+
+demo: build
+	@bash Examples/run-demo.sh $$($(SWIFT) build --show-bin-path)/hello $(DEMO_PORT)
+
+bench: bench-deps
+	$(SWIFT) build -c release
+	@bash Benchmarks/run.sh $$($(SWIFT) build -c release --show-bin-path)
+
+clean:
+	rm -rf .build Benchmarks/bin

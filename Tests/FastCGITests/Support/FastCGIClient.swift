@@ -1,0 +1,66 @@
+import Foundation
+
+/// A raw FastCGI client (the web server's side of the protocol) for tests that need what a web
+/// server never does: a request that stalls, one cut short, or one sent in pieces.
+struct FastCGIClient {
+    let descriptor: Int32
+
+    /// Connects to a Unix socket.
+    init(unixPath: String) throws {
+        descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: unixPath.utf8) }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
+            }
+        }
+        guard connected else { throw POSIXError(.ECONNREFUSED) }
+        var timeout = timeval(tv_sec: 30, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// One record: version 1, `type`, request id 1, `content`.
+    static func record(_ type: UInt8, _ content: [UInt8]) -> [UInt8] {
+        [1, type, 0, 1, UInt8(content.count >> 8), UInt8(content.count & 0xFF), 0, 0] + content
+    }
+
+    /// BEGIN_REQUEST (responder, no keep-alive) and the PARAMS stream, ended.
+    static func begin(_ parameters: [String: String]) -> [UInt8] {
+        var encoded: [UInt8] = []
+        for (name, value) in parameters {
+            for length in [name.utf8.count, value.utf8.count] {
+                if length < 128 {
+                    encoded.append(UInt8(length))
+                } else {
+                    encoded += [UInt8(length >> 24) | 0x80, UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)]
+                }
+            }
+            encoded += Array(name.utf8) + Array(value.utf8)
+        }
+        return record(1, [0, 1, 0, 0, 0, 0, 0, 0]) + record(4, encoded) + record(4, [])
+    }
+
+    /// A STDIN record; empty content ends the body.
+    static func stdin(_ bytes: [UInt8]) -> [UInt8] { record(5, bytes) }
+
+    func send(_ bytes: [UInt8]) throws { try HTTPClient.sendAll(descriptor, bytes) }
+
+    /// Reads records until END_REQUEST or the connection closes; returns the STDOUT bytes.
+    func readStdout() throws -> [UInt8] {
+        let bytes = try HTTPClient.readAll(descriptor)
+        var output: [UInt8] = []
+        var offset = 0
+        while offset + 8 <= bytes.count {
+            let type = bytes[offset + 1]
+            let length = Int(bytes[offset + 4]) << 8 | Int(bytes[offset + 5])
+            let padding = Int(bytes[offset + 6])
+            if type == 6 { output += bytes[(offset + 8)..<(offset + 8 + length)] }
+            offset += 8 + length + padding
+        }
+        return output
+    }
+
+    func close() { Glibc.close(descriptor) }
+}

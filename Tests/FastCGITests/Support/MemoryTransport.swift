@@ -1,0 +1,42 @@
+@testable import FastCGI
+
+/// A transport that feeds a body from memory in chunks of a chosen size and records the
+/// output: for unit tests of the parsers and the response writer, which sit above the socket.
+final class MemoryTransport: Transport {
+    private let input: [UInt8]
+    private let chunkSize: Int
+    private var offset = 0
+    private(set) var output: [UInt8] = []
+    private(set) var errors: [String] = []
+    /// After this many output bytes, writes fail as if the client went away.
+    var failWritesAfter = Int.max
+
+    init(body: [UInt8] = [], chunkSize: Int = 7) {
+        input = body
+        self.chunkSize = chunkSize
+    }
+
+    var text: String { String(decoding: output, as: UTF8.self) }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        let count = min(buffer.count, chunkSize, input.count - offset)
+        input[offset..<(offset + count)].withUnsafeBytes { buffer.copyMemory(from: $0) }
+        offset += count
+        return count
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard output.count + bytes.count <= failWritesAfter else { return false }
+        output += bytes
+        return true
+    }
+
+    func flush() -> Bool { output.count <= failWritesAfter }
+
+    func logError(_ line: String) { errors.append(line) }
+
+    /// A request over this transport.
+    func request(_ parameters: [String: String], configuration: FastCGIServer.Configuration = .init()) -> Request {
+        Request(parameters: parameters, transport: self, configuration: configuration, isCGI: false)
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+
+/// A real nginx from Debian's package, on a free loopback port, with its own prefix directory,
+/// passing every request to a FastCGI upstream. Stopped when dropped.
+final class Nginx {
+    let port: UInt16
+    private let child: ChildProcess
+    private let directory: TemporaryDirectory
+
+    /// Starts nginx in front of `upstream` (`unix:/path` or `127.0.0.1:9000`), mounted at the
+    /// site's root. `extra` goes into the `server` block.
+    init(upstream: String, in directory: TemporaryDirectory, clientMaxBodySize: String = "64m", extra: String = "") throws {
+        self.directory = directory
+        port = try freePort()
+        let prefix = directory.file("nginx")
+        try FileManager.default.createDirectory(atPath: prefix + "/logs", withIntermediateDirectories: true)
+        let configuration = """
+        worker_processes 1;
+        daemon off;
+        user root root;
+        pid \(prefix)/nginx.pid;
+        error_log \(prefix)/logs/error.log info;
+        events { worker_connections 1024; }
+        http {
+          access_log off;
+          client_body_temp_path \(prefix)/body;
+          fastcgi_temp_path \(prefix)/fastcgi;
+          client_max_body_size \(clientMaxBodySize);
+          server {
+            listen 127.0.0.1:\(port);
+            location / {
+              include /etc/nginx/fastcgi_params;
+              fastcgi_param PATH_INFO $uri;
+              fastcgi_param SCRIPT_NAME "";
+              fastcgi_pass \(upstream);
+            }
+            \(extra)
+          }
+        }
+        """
+        try configuration.write(toFile: prefix + "/nginx.conf", atomically: true, encoding: .utf8)
+        child = try ChildProcess("/usr/sbin/nginx", ["-c", prefix + "/nginx.conf", "-p", prefix], in: directory, name: "nginx")
+        let port = port
+        guard waitUntil({ (try? HTTPClient.connect(port: port)).map { close($0); return true } ?? false }) else {
+            throw TestFailure("nginx did not start: \(child.errorOutput) \(errorLog)")
+        }
+    }
+
+    /// What nginx wrote to its error log, where FastCGI stderr lines land.
+    var errorLog: String {
+        (try? String(contentsOfFile: directory.file("nginx/logs/error.log"), encoding: .utf8)) ?? ""
+    }
+
+    /// Sends one request through nginx.
+    func request(_ method: String = "GET", _ path: String, headers: [(String, String)] = [], body: [UInt8] = [])
+        throws -> HTTPResponse {
+        try HTTPClient.request(port: port, method: method, path: path, headers: headers, body: body)
+    }
+
+    deinit {
+        child.signal(SIGQUIT)
+        _ = child.waitForExit(seconds: 5)
+    }
+}
