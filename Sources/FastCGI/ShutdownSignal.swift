@@ -30,6 +30,13 @@ struct ShutdownSignal: ~Copyable {
         action.sa_flags = SA_RESTART
         sigaction(SIGTERM, &action, nil)
         sigaction(SIGINT, &action, nil)
+        // A parent may have started us with these blocked (the mask survives exec); threads
+        // started after this inherit the unblocked mask.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGTERM)
+        sigaddset(&stopSignals, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
     }
 
     /// Begins the shutdown, as SIGTERM does. Safe to call from a signal handler.

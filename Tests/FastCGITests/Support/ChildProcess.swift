@@ -1,47 +1,80 @@
 import Foundation
 
-/// A program started for a test, with stdout and stderr collected in files; killed when
-/// dropped if still running.
+/// A program started for a test with `posix_spawn`, its stdout and stderr collected in files;
+/// killed when dropped if still running. (Foundation's `Process` reaps children from one
+/// monitor thread that can block on one child while another stays a zombie.)
 final class ChildProcess {
-    let process = Process()
+    let pid: pid_t
     let outputPath: String
     let errorPath: String
+    private var exitStatus: Int32?
 
-    /// Starts `executable` with `arguments`; `environment` adds to (or, with `replaceEnvironment`,
-    /// replaces) the test's own; `standardInput` becomes its descriptor 0.
+    /// Starts `executable` with `arguments`; `environment` adds to (or, with
+    /// `replaceEnvironment`, replaces) the test's own; `standardInput` becomes descriptor 0
+    /// (default /dev/null).
     init(_ executable: String, _ arguments: [String], in directory: TemporaryDirectory, name: String,
          environment: [String: String] = [:], replaceEnvironment: Bool = false,
-         standardInput: FileHandle? = nil) throws {
+         standardInput: Int32? = nil, blockedSignals: [Int32] = []) throws {
         outputPath = directory.file("\(name).out")
         errorPath = directory.file("\(name).err")
-        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = replaceEnvironment
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if let standardInput {
+            posix_spawn_file_actions_adddup2(&actions, standardInput, 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let variables = replaceEnvironment
             ? environment : ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardOutput = FileHandle(forWritingAtPath: outputPath)
-        process.standardError = FileHandle(forWritingAtPath: errorPath)
-        process.standardInput = standardInput ?? FileHandle(forReadingAtPath: "/dev/null")
-        try process.run()
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        // Start it as a shell would: every signal at its default, none blocked but those asked.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        for blocked in blockedSignals { sigaddset(&signals, blocked) }
+        posix_spawnattr_setsigmask(&attributes, &signals)
+        sigfillset(&signals)
+        posix_spawnattr_setsigdefault(&attributes, &signals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        guard result == 0 else { throw TestFailure("cannot start \(executable): \(String(cString: strerror(result)))") }
+        self.pid = pid
     }
 
-    var pid: Int32 { process.processIdentifier }
     var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
     var errorOutput: String { (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "" }
 
-    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+    func signal(_ number: Int32) { if isRunning { kill(pid, number) } }
+
+    /// Whether the program still runs; reaps it once it ended.
+    var isRunning: Bool {
+        guard exitStatus == nil else { return false }
+        var status: Int32 = 0
+        guard waitpid(pid, &status, WNOHANG) == pid else { return true }
+        // Exit code, or 128 + signal number as a shell reports it.
+        exitStatus = status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        return false
+    }
 
     /// Waits for the program to exit, for at most `seconds`; its status, or nil if it still runs.
     func waitForExit(seconds: Double = 20) -> Int32? {
-        guard waitUntil(seconds: seconds, { !process.isRunning }) else { return nil }
-        return process.terminationStatus
+        guard waitUntil(seconds: seconds, { !isRunning }) else { return nil }
+        return exitStatus
     }
 
     deinit {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+        if isRunning {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
         }
     }
 }
@@ -52,12 +85,13 @@ final class HelloServer {
     let child: ChildProcess
 
     init(in directory: TemporaryDirectory, workers: Int = 2, extraArguments: [String] = [],
-         environment: [String: String] = [:]) throws {
+         environment: [String: String] = [:], blockedSignals: [Int32] = []) throws {
         socketPath = directory.file("hello.sock")
         child = try ChildProcess(TestEnvironment.executable("hello"),
                                  ["--listen", "unix:\(socketPath)", "--socket-mode", "666", "--workers", "\(workers)"] + extraArguments,
-                                 in: directory, name: "hello", environment: environment)
-        guard waitUntil({ FileManager.default.fileExists(atPath: socketPath) }) else {
+                                 in: directory, name: "hello", environment: environment,
+                                 blockedSignals: blockedSignals)
+        guard waitUntil({ child.errorOutput.contains("listening on") }) else {
             throw TestFailure("hello did not start: \(child.errorOutput)")
         }
     }

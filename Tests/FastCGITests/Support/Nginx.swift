@@ -52,7 +52,7 @@ final class Nginx {
     }
 
     /// Sends one request through nginx.
-    func request(_ method: String = "GET", _ path: String, headers: [(String, String)] = [], body: [UInt8] = [])
+    func request(_ path: String, method: String = "GET", headers: [(String, String)] = [], body: [UInt8] = [])
         throws -> HTTPResponse {
         try HTTPClient.request(port: port, method: method, path: path, headers: headers, body: body)
     }
