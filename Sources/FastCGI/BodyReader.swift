@@ -50,8 +50,7 @@ final class BodyReader {
     /// Reads and discards what is left of the body, so the web server can finish sending it and
     /// read our answer. Bounded by `CONTENT_LENGTH`, which the web server enforces.
     func drain() {
-        var scratch = [UInt8](repeating: 0, count: 16384)
-        scratch.withUnsafeMutableBytes { buffer in
+        withUnsafeTemporaryAllocation(byteCount: 16384, alignment: 16) { buffer in
             while remaining.map({ $0 > 0 }) ?? true {
                 let wanted = min(buffer.count, remaining ?? buffer.count)
                 let count = transport.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<wanted]))

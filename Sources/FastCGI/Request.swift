@@ -13,7 +13,7 @@ import Glibc
 /// ```
 public final class Request {
     /// The CGI parameters (RFC 3875) the web server sent: `REQUEST_METHOD`, `HTTP_COOKIE`, …
-    public let parameters: [String: String]
+    public let parameters: CGIParameters
     /// Whether `X-Forwarded-Proto: https` counts as HTTPS (set when a trusted proxy sits in front).
     private let trustsForwardedProto: Bool
     private let reader: BodyReader
@@ -23,7 +23,7 @@ public final class Request {
     /// Temporary files of uploads, removed when the request ends.
     private(set) var temporaryFiles: [String] = []
 
-    init(parameters: [String: String], transport: Transport, configuration: FastCGIServer.Configuration, isCGI: Bool) {
+    init(parameters: CGIParameters, transport: Transport, configuration: FastCGIServer.Configuration, isCGI: Bool) {
         self.parameters = parameters
         self.trustsForwardedProto = configuration.trustForwardedProto
         self.limits = configuration
@@ -87,7 +87,7 @@ public final class Request {
     /// ```
     public private(set) lazy var headers: FieldList = {
         var headers = FieldList()
-        for (name, value) in parameters.sorted(by: { $0.key < $1.key }) {
+        for (name, value) in parameters {
             if name.hasPrefix("HTTP_") {
                 headers.append(name: Self.headerName(fromParameter: name.dropFirst(5)), value: value)
             } else if name == "CONTENT_TYPE" || name == "CONTENT_LENGTH", !value.isEmpty {

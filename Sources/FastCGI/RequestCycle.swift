@@ -6,7 +6,7 @@ struct RequestCycle {
     let request: Request
     let response: Response
 
-    init(transport: Transport, parameters: [String: String], configuration: FastCGIServer.Configuration, isCGI: Bool) {
+    init(transport: Transport, parameters: CGIParameters, configuration: FastCGIServer.Configuration, isCGI: Bool) {
         self.transport = transport
         self.request = Request(parameters: parameters, transport: transport, configuration: configuration, isCGI: isCGI)
         self.response = Response(transport: transport)

@@ -48,16 +48,8 @@ final class FastCGITransport: Transport {
     }
 
     /// The request's CGI parameters, copied: libfcgi frees them at the next accept.
-    func parameters() -> [String: String] {
-        var parameters: [String: String] = [:]
-        parameters.reserveCapacity(32)
-        guard var entry = request.pointee.envp else { return parameters }
-        while let pair = entry.pointee {
-            let (name, value) = splitEnvironmentEntry(pair)
-            parameters[name] = value
-            entry += 1
-        }
-        return parameters
+    func parameters() -> CGIParameters {
+        request.pointee.envp.map { CGIParameters(copying: $0) } ?? CGIParameters()
     }
 }
 
@@ -83,15 +75,8 @@ final class CGITransport: Transport {
     }
 
     /// The process environment, which holds the CGI parameters.
-    static func parameters() -> [String: String] {
-        var parameters: [String: String] = [:]
-        var entry = environ
-        while let pair = entry.pointee {
-            let (name, value) = splitEnvironmentEntry(pair)
-            parameters[name] = value
-            entry += 1
-        }
-        return parameters
+    static func parameters() -> CGIParameters {
+        CGIParameters(copying: environ)
     }
 }
 
@@ -107,16 +92,4 @@ func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
         offset += written
     }
     return true
-}
-
-/// Splits a `NAME=VALUE` C string at its first `=`.
-private func splitEnvironmentEntry(_ pair: UnsafeMutablePointer<CChar>) -> (String, String) {
-    let length = strlen(pair)
-    return pair.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
-        let buffer = UnsafeBufferPointer(start: bytes, count: length)
-        guard let equals = buffer.firstIndex(of: UInt8(ascii: "=")) else {
-            return (String(decoding: buffer, as: UTF8.self), "")
-        }
-        return (String(decoding: buffer[..<equals], as: UTF8.self), String(decoding: buffer[(equals + 1)...], as: UTF8.self))
-    }
 }

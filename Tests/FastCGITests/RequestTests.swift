@@ -1,11 +1,28 @@
 @testable import FastCGI
+import Glibc
 import Testing
+
+extension CGIParameters {
+    /// Parameters as a web server sends them, `NAME=VALUE` strings in order, repeats kept.
+    init(copyingForTest pairs: [String]) {
+        let strings = pairs.map { strdup($0) } + [nil]
+        defer { strings.forEach { free($0) } }
+        var pointers = strings
+        self = pointers.withUnsafeMutableBufferPointer { CGIParameters(copying: $0.baseAddress!) }
+    }
+}
 
 @Suite struct RequestTests {
     @Test func pathJoinsScriptNameAndPathInfo() {
         let transport = MemoryTransport()
         #expect(transport.request(["SCRIPT_NAME": "/app", "PATH_INFO": "/users/1"]).path == "/app/users/1")
         #expect(transport.request(["SCRIPT_NAME": "", "PATH_INFO": "", "REQUEST_URI": "/x/y?z=1"]).path == "/x/y")
+    }
+
+    @Test func repeatedParameterReadsAsTheLastOneSent() {
+        let nginxStyle = CGIParameters(copyingForTest: ["SCRIPT_NAME=/a/b", "PATH_INFO=/a/b", "SCRIPT_NAME="])
+        #expect(nginxStyle["SCRIPT_NAME"] == "")
+        #expect(MemoryTransport().request(nginxStyle).path == "/a/b")
     }
 
     @Test func headersComeFromHTTPParameters() {

@@ -36,7 +36,7 @@ final class MemoryTransport: Transport {
     func logError(_ line: String) { errors.append(line) }
 
     /// A request over this transport.
-    func request(_ parameters: [String: String], configuration: FastCGIServer.Configuration = .init()) -> Request {
+    func request(_ parameters: CGIParameters, configuration: FastCGIServer.Configuration = .init()) -> Request {
         Request(parameters: parameters, transport: self, configuration: configuration, isCGI: false)
     }
 }
