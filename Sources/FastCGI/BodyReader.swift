@@ -50,7 +50,8 @@ final class BodyReader {
     /// Reads and discards what is left of the body, so the web server can finish sending it and
     /// read our answer. Bounded by `CONTENT_LENGTH`, which the web server enforces.
     func drain() {
-        withUnsafeTemporaryAllocation(byteCount: 16384, alignment: 16) { buffer in
+        // Small enough to live on the stack: most requests have nothing left to drain.
+        withUnsafeTemporaryAllocation(byteCount: 512, alignment: 16) { buffer in
             while remaining.map({ $0 > 0 }) ?? true {
                 let wanted = min(buffer.count, remaining ?? buffer.count)
                 let count = transport.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<wanted]))

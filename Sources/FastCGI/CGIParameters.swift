@@ -35,20 +35,17 @@ public struct CGIParameters: Sendable, Sequence, ExpressibleByDictionaryLiteral 
     /// Copies a NULL-terminated array of C strings `NAME=VALUE`, such as `environ` or libfcgi's
     /// `envp`, whose memory is not ours to keep.
     init(copying entries: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) {
-        var lengths: [Int] = []
+        var count = 0
         var total = 0
-        var entry = entries
-        while let pair = entry.pointee {
-            let length = strlen(pair)
-            lengths.append(length)
-            total += length
-            entry += 1
+        while let pair = entries[count] {
+            total += strlen(pair)
+            count += 1
         }
         bytes.reserveCapacity(total)
-        self.entries.reserveCapacity(lengths.count)
-        for (index, length) in lengths.enumerated() {
-            let pair = UnsafeRawBufferPointer(start: entries[index]!, count: length)
-            append(nameAndValue: pair, equals: pair.firstIndex(of: UInt8(ascii: "=")) ?? length)
+        self.entries.reserveCapacity(count)
+        for index in 0..<count {
+            let pair = UnsafeRawBufferPointer(start: entries[index]!, count: strlen(entries[index]!))
+            append(nameAndValue: pair, equals: pair.firstIndex(of: UInt8(ascii: "=")) ?? pair.count)
         }
     }
 

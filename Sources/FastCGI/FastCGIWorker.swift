@@ -1,22 +1,24 @@
 internal import CFastCGI
 import Glibc
 
-/// The loop each worker thread runs: wait for a connection (or the next request on a kept-alive
-/// one) or for shutdown, accept with libfcgi, serve, finish.
+/// The loop each worker thread runs: accept with libfcgi, serve, finish; wait only when there
+/// is nothing to accept.
 ///
-/// No mutex serialises accept: every worker polls the non-blocking listening socket and the one
-/// that loses the race gets EAGAIN and polls again, so a client that connects and stalls holds
-/// up only the worker reading from it.
+/// No mutex serialises accept. The listening socket is non-blocking: under load a connection is
+/// already queued and accept takes it at once; when none is, the worker polls the socket beside
+/// the shutdown pipe, and the worker that loses the race for a connection gets EAGAIN and polls
+/// again. So a client that connects and stalls holds up only the worker reading from it, and
+/// SIGTERM wakes every idle worker.
 struct FastCGIWorker: Sendable {
     let listenDescriptor: Int32
-    let shutdownDescriptor: Int32
+    let shutdown: ShutdownSignal.Observer
     let configuration: FastCGIServer.Configuration
     let responder: any Responder
 
-    init(listenDescriptor: Int32, shutdownDescriptor: Int32, configuration: FastCGIServer.Configuration,
+    init(listenDescriptor: Int32, shutdown: ShutdownSignal.Observer, configuration: FastCGIServer.Configuration,
          responder: some Responder) {
         self.listenDescriptor = listenDescriptor
-        self.shutdownDescriptor = shutdownDescriptor
+        self.shutdown = shutdown
         self.configuration = configuration
         self.responder = responder
     }
@@ -28,9 +30,16 @@ struct FastCGIWorker: Sendable {
         FCGX_InitRequest(request, listenDescriptor, 0)
         defer { FCGX_Free(request, 1) }
         let transport = FastCGITransport(request)
-        while waitForWork(request.pointee.ipcFd) {
+        while !shutdown.isTriggered {
+            // A kept-alive connection (fastcgi_keep_conn) blocks libfcgi until its next
+            // request: wait for that beside the shutdown pipe.
+            if request.pointee.ipcFd >= 0, !shutdown.wait(readable: request.pointee.ipcFd) { break }
             let status = FCGX_Accept_r(request)
-            if status == -EAGAIN || status == -EWOULDBLOCK || status == -EINTR { continue }
+            if status == -EAGAIN || status == -EWOULDBLOCK {
+                if !shutdown.wait(readable: listenDescriptor) { break }
+                continue
+            }
+            if status == -EINTR { continue }
             guard status >= 0 else {
                 logLine("accept failed: \(errnoDescription(-status))")
                 usleep(10_000)
@@ -39,20 +48,6 @@ struct FastCGIWorker: Sendable {
             RequestCycle(transport: transport, parameters: transport.parameters(), configuration: configuration, isCGI: false)
                 .run(responder)
             FCGX_Finish_r(request)
-        }
-    }
-
-    /// Waits until the listening socket, or the kept-alive connection if there is one, has
-    /// something to read; false once shutdown began.
-    private func waitForWork(_ connection: Int32) -> Bool {
-        var descriptors = [
-            pollfd(fd: shutdownDescriptor, events: Int16(POLLIN), revents: 0),
-            pollfd(fd: connection >= 0 ? connection : listenDescriptor, events: Int16(POLLIN), revents: 0),
-        ]
-        while true {
-            let ready = poll(&descriptors, 2, -1)
-            if ready < 0, errno == EINTR { continue }
-            return descriptors[0].revents == 0
         }
     }
 }

@@ -163,7 +163,7 @@ public final class Response {
         block.append(contentsOf: "Status: \(status) \(HTTPSyntax.reasonPhrase(status))\r\n".utf8)
         var hasContentType = false
         for header in headers {
-            hasContentType = hasContentType || header.name.lowercased() == "content-type"
+            hasContentType = hasContentType || header.name.utf8.elementsEqual("content-type".utf8) { $0 | 0x20 == $1 }
             block.append(contentsOf: header.name.utf8)
             block.append(contentsOf: ": ".utf8)
             block.append(contentsOf: header.value.utf8)

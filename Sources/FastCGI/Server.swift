@@ -113,7 +113,7 @@ public struct FastCGIServer: Sendable {
         Self.keepDescriptorsSelectable()
         let shutdown = try ShutdownSignal()
         let finished = try CompletionPipe()
-        let worker = FastCGIWorker(listenDescriptor: socket.descriptor, shutdownDescriptor: shutdown.descriptor,
+        let worker = FastCGIWorker(listenDescriptor: socket.descriptor, shutdown: shutdown.observer,
                                    configuration: configuration, responder: responder)
         for _ in 0..<configuration.workers {
             try WorkerThread.start {
@@ -122,8 +122,7 @@ public struct FastCGIServer: Sendable {
             }
         }
         logLine("listening on \(address) with \(configuration.workers) workers")
-        var wake = pollfd(fd: shutdown.descriptor, events: Int16(POLLIN), revents: 0)
-        while poll(&wake, 1, -1) != 1 {}
+        shutdown.waitForTrigger()
         logLine("stopping: finishing requests in flight (grace period \(configuration.gracePeriod) s)")
         let unfinished = configuration.workers - finished.wait(for: configuration.workers, seconds: configuration.gracePeriod)
         guard unfinished == 0 else {

@@ -1,7 +1,11 @@
 import Glibc
+import Synchronization
 
 /// The write end of the shutdown pipe, for the signal handler, which can capture nothing.
 nonisolated(unsafe) private var shutdownWriteDescriptor: Int32 = -1
+
+/// Set once the shutdown pipe was seen readable.
+private let shutdownTriggered = Atomic<Bool>(false)
 
 /// Turns SIGTERM and SIGINT into a readable pipe that every worker polls beside its socket.
 ///
@@ -45,9 +49,36 @@ struct ShutdownSignal: ~Copyable {
         _ = write(shutdownWriteDescriptor, &byte, 1)
     }
 
-    /// Whether shutdown has begun.
-    var isTriggered: Bool {
+    /// What workers hold to see and wait for the shutdown.
+    var observer: Observer { Observer(descriptor: descriptor) }
+
+    /// Waits for the shutdown signal, then marks it begun for every ``Observer``.
+    func waitForTrigger() {
         var request = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-        return poll(&request, 1, 0) == 1
+        while poll(&request, 1, -1) != 1 {}
+        shutdownTriggered.store(true, ordering: .relaxed)
+    }
+
+    /// A worker's view of the shutdown: a check that costs no system call, and a wait on a
+    /// descriptor that shutdown interrupts.
+    struct Observer: Sendable {
+        fileprivate let descriptor: Int32
+
+        /// Whether shutdown has begun, as the main thread marked it on waking.
+        var isTriggered: Bool { shutdownTriggered.load(ordering: .relaxed) }
+
+        /// Waits until `other` is readable; false if shutdown began first.
+        func wait(readable other: Int32) -> Bool {
+            var descriptors = [
+                pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: other, events: Int16(POLLIN), revents: 0),
+            ]
+            while poll(&descriptors, 2, -1) < 0, errno == EINTR {}
+            guard descriptors[0].revents == 0 else {
+                shutdownTriggered.store(true, ordering: .relaxed)
+                return false
+            }
+            return true
+        }
     }
 }
