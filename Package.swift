@@ -12,7 +12,9 @@ let package = Package(
     name: "Obsession",
     products: [
         .library(name: "FastCGI", targets: ["FastCGI"]),
+        .library(name: "Obsession", targets: ["Obsession"]),
         .executable(name: "hello", targets: ["hello"]),
+        .executable(name: "demo", targets: ["demo"]),
     ],
     targets: [
         .systemLibrary(
@@ -21,9 +23,13 @@ let package = Package(
             providers: [.apt(["libfcgi-dev"])]
         ),
         .target(name: "FastCGI", dependencies: ["CFastCGI"], swiftSettings: swiftSettings),
+        .target(name: "Obsession", dependencies: ["FastCGI"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "hello", dependencies: ["FastCGI"], path: "Examples/hello",
             swiftSettings: swiftSettings),
-        .testTarget(name: "FastCGITests", dependencies: ["FastCGI"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "demo", dependencies: ["Obsession"], path: "Examples/demo",
+            swiftSettings: swiftSettings),
+        .testTarget(name: "ObsessionTests", dependencies: ["FastCGI", "Obsession"], swiftSettings: swiftSettings),
     ]
 )

@@ -17,9 +17,12 @@ public final class Request {
     /// Whether `X-Forwarded-Proto: https` counts as HTTPS (set when a trusted proxy sits in front).
     private let trustsForwardedProto: Bool
     private let reader: BodyReader
+    private let transport: Transport
     private let limits: FastCGIServer.Configuration
     private var cachedForm: Form?
     private var bodyWasRead = false
+    /// Values middleware attached, by key type (see ``RequestAttachmentKey``).
+    var attachments: [ObjectIdentifier: Any] = [:]
     /// Temporary files of uploads, removed when the request ends.
     private(set) var temporaryFiles: [String] = []
 
@@ -27,6 +30,7 @@ public final class Request {
         self.parameters = parameters
         self.trustsForwardedProto = configuration.trustForwardedProto
         self.limits = configuration
+        self.transport = transport
         // Without CONTENT_LENGTH a CGI body is empty (RFC 3875 §4.1.2); FastCGI marks the end itself.
         let length = parameters["CONTENT_LENGTH"].flatMap { Int($0) }.map { max($0, 0) } ?? (isCGI ? 0 : nil)
         self.reader = BodyReader(transport: transport, contentLength: length, limit: configuration.maxBodySize)
@@ -172,6 +176,16 @@ public final class Request {
         }
         cachedForm = form
         return form
+    }
+
+    /// Writes a line about this request to the web server's error log (the FastCGI error
+    /// stream; stderr in CGI mode), prefixed with the method and URI.
+    ///
+    /// ```swift
+    /// request.log("payment provider timed out; retrying")
+    /// ```
+    public func log(_ message: String) {
+        transport.logError("\(method) \(requestURI): \(message)")
     }
 
     /// Whether `CONTENT_LENGTH` announces a body over the limit.

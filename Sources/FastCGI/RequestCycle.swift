@@ -28,10 +28,10 @@ struct RequestCycle {
 
     private func fail(_ error: any Error) {
         if response.clientDisconnected {
-            transport.logError("\(request.method) \(request.requestURI): the client went away before the response was complete")
+            request.log("the client went away before the response was complete")
             return
         }
-        transport.logError("\(request.method) \(request.requestURI): \(error)")
+        request.log("\(error)")
         guard !response.headersSent else { return }
         let status = (error as? any HTTPStatusError)?.status ?? 500
         response.replaceWithError(status: (400...599).contains(status) ? status : 500)

@@ -14,7 +14,7 @@ extension CGIParameters {
 
 @Suite struct RequestTests {
     @Test func pathJoinsScriptNameAndPathInfo() {
-        let transport = MemoryTransport()
+        let transport = BufferTransport()
         #expect(transport.request(["SCRIPT_NAME": "/app", "PATH_INFO": "/users/1"]).path == "/app/users/1")
         #expect(transport.request(["SCRIPT_NAME": "", "PATH_INFO": "", "REQUEST_URI": "/x/y?z=1"]).path == "/x/y")
     }
@@ -22,11 +22,11 @@ extension CGIParameters {
     @Test func repeatedParameterReadsAsTheLastOneSent() {
         let nginxStyle = CGIParameters(copyingForTest: ["SCRIPT_NAME=/a/b", "PATH_INFO=/a/b", "SCRIPT_NAME="])
         #expect(nginxStyle["SCRIPT_NAME"] == "")
-        #expect(MemoryTransport().request(nginxStyle).path == "/a/b")
+        #expect(BufferTransport().request(nginxStyle).path == "/a/b")
     }
 
     @Test func headersComeFromHTTPParameters() {
-        let request = MemoryTransport().request([
+        let request = BufferTransport().request([
             "HTTP_USER_AGENT": "curl/8", "HTTP_X_FORWARDED_FOR": "10.0.0.1", "CONTENT_TYPE": "text/plain",
             "CONTENT_LENGTH": "", "REMOTE_ADDR": "127.0.0.1",
         ])
@@ -40,7 +40,7 @@ extension CGIParameters {
     }
 
     @Test func httpsComesFromTheServerNotTheClient() {
-        let transport = MemoryTransport()
+        let transport = BufferTransport()
         #expect(transport.request(["HTTPS": "on"]).isSecure)
         #expect(transport.request(["REQUEST_SCHEME": "https"]).isSecure)
         #expect(!transport.request(["HTTPS": "off"]).isSecure)
@@ -51,31 +51,31 @@ extension CGIParameters {
     }
 
     @Test func bodyStopsAtContentLength() throws {
-        let transport = MemoryTransport(body: Array("hello, and more".utf8))
+        let transport = BufferTransport(body: Array("hello, and more".utf8))
         #expect(try transport.request(["CONTENT_LENGTH": "5"]).body() == Array("hello".utf8))
     }
 
     @Test func bodyOverTheLimitIsRefusedBeforeReading() {
         var configuration = FastCGIServer.Configuration()
         configuration.maxBodySize = 10
-        let declared = MemoryTransport(body: [UInt8](repeating: 1, count: 50))
+        let declared = BufferTransport(body: [UInt8](repeating: 1, count: 50))
         let request = declared.request(["CONTENT_LENGTH": "50"], configuration: configuration)
         #expect(request.isDeclaredTooLarge)
         #expect(throws: RequestError.bodyTooLarge(limit: 10)) { try request.body() }
-        let undeclared = MemoryTransport(body: [UInt8](repeating: 1, count: 50))
+        let undeclared = BufferTransport(body: [UInt8](repeating: 1, count: 50))
         #expect(throws: RequestError.bodyTooLarge(limit: 10)) {
             try undeclared.request([:], configuration: configuration).body()
         }
     }
 
     @Test func bodyShorterThanContentLengthIsMalformed() {
-        let transport = MemoryTransport(body: Array("abc".utf8))
+        let transport = BufferTransport(body: Array("abc".utf8))
         #expect { try transport.request(["CONTENT_LENGTH": "10"]).body() } throws: { ($0 as? RequestError)?.status == 400 }
     }
 
     @Test func urlencodedFormIsParsed() throws {
         let body = Array("user=bob&note=a+b%21".utf8)
-        let request = MemoryTransport(body: body).request([
+        let request = BufferTransport(body: body).request([
             "CONTENT_TYPE": "application/x-www-form-urlencoded; charset=UTF-8", "CONTENT_LENGTH": "\(body.count)",
         ])
         let form = try request.form()
@@ -85,7 +85,7 @@ extension CGIParameters {
     }
 
     @Test func queryIsDecoded() {
-        let request = MemoryTransport().request(["QUERY_STRING": "a=1&b=x%20y&a=2"])
+        let request = BufferTransport().request(["QUERY_STRING": "a=1&b=x%20y&a=2"])
         #expect(request.query.values(for: "a") == ["1", "2"])
         #expect(request.query["b"] == "x y")
     }

@@ -1,8 +1,7 @@
-@testable import FastCGI
-
-/// A transport that feeds a body from memory in chunks of a chosen size and records the
-/// output: for unit tests of the parsers and the response writer, which sit above the socket.
-final class MemoryTransport: Transport {
+/// A transport over memory: the body comes from an array, in reads of `chunkSize` bytes, and the
+/// output and error lines are kept. It serves ``FastCGIServer/respond(to:body:configuration:with:)``
+/// and the parsers' tests.
+final class BufferTransport: Transport {
     private let input: [UInt8]
     private let chunkSize: Int
     private var offset = 0
@@ -11,7 +10,7 @@ final class MemoryTransport: Transport {
     /// After this many output bytes, writes fail as if the client went away.
     var failWritesAfter = Int.max
 
-    init(body: [UInt8] = [], chunkSize: Int = 7) {
+    init(body: [UInt8] = [], chunkSize: Int = 65536) {
         input = body
         self.chunkSize = chunkSize
     }

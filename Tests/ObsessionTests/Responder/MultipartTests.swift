@@ -15,7 +15,7 @@ import Testing
 
     static func form(_ body: [UInt8], chunkSize: Int = 7, configuration: FastCGIServer.Configuration = .init())
         throws -> (Form, Request) {
-        let transport = MemoryTransport(body: body, chunkSize: chunkSize)
+        let transport = BufferTransport(body: body, chunkSize: chunkSize)
         let request = transport.request([
             "CONTENT_TYPE": "multipart/form-data; boundary=\(boundary)", "CONTENT_LENGTH": "\(body.count)",
         ], configuration: configuration)

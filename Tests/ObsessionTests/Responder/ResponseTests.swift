@@ -3,7 +3,7 @@ import Testing
 
 @Suite struct ResponseTests {
     @Test func headersLeaveWithTheFirstBodyByte() throws {
-        let transport = MemoryTransport()
+        let transport = BufferTransport()
         let response = Response(transport: transport)
         response.status = 201
         try response.setHeader("X-A", "1")
@@ -16,7 +16,7 @@ import Testing
     }
 
     @Test func headerWithCRLFOrNULIsRefused() {
-        let response = Response(transport: MemoryTransport())
+        let response = Response(transport: BufferTransport())
         #expect(throws: ResponseError.self) { try response.setHeader("X-A", "1\r\nSet-Cookie: evil=1") }
         #expect(throws: ResponseError.self) { try response.setHeader("X-A", "1\nX: y") }
         #expect(throws: ResponseError.self) { try response.addHeader("X-A", "a\0b") }
@@ -26,14 +26,14 @@ import Testing
     }
 
     @Test func setHeaderReplacesWhateverTheCase() throws {
-        let response = Response(transport: MemoryTransport())
+        let response = Response(transport: BufferTransport())
         try response.setHeader("content-type", "text/html")
         try response.setHeader("Content-Type", "application/json")
         #expect(response.headers.fields == [.init(name: "Content-Type", value: "application/json")])
     }
 
     @Test func redirectSetsLocationAndStatus() throws {
-        let transport = MemoryTransport()
+        let transport = BufferTransport()
         let response = Response(transport: transport)
         try response.redirect(to: "/home")
         try response.finish()
@@ -41,7 +41,7 @@ import Testing
     }
 
     @Test func hooksRunBeforeTheHeadersLeave() throws {
-        let transport = MemoryTransport()
+        let transport = BufferTransport()
         let response = Response(transport: transport)
         response.beforeHeaders { try? response.setHeader("X-Late", "yes") }
         try response.write("x")
@@ -49,7 +49,7 @@ import Testing
     }
 
     @Test func writeToAGoneClientThrowsDisconnected() throws {
-        let transport = MemoryTransport()
+        let transport = BufferTransport()
         transport.failWritesAfter = 10
         let response = Response(transport: transport)
         #expect(throws: ResponseError.clientDisconnected) { try response.write(String(repeating: "x", count: 100)) }
@@ -58,7 +58,7 @@ import Testing
 
     @Test func thrownErrorBecomes500WithAGenericBodyAndALogLine() {
         struct Secret: Error {}
-        let transport = MemoryTransport()
+        let transport = BufferTransport()
         RequestCycle(transport: transport, parameters: ["REQUEST_METHOD": "GET", "REQUEST_URI": "/x"],
                      configuration: .init(), isCGI: false)
             .run(ClosureResponder { _, response in
@@ -71,7 +71,7 @@ import Testing
 
     @Test func statusErrorsAnswerWithTheirStatus() {
         struct Missing: HTTPStatusError { var status: Int { 404 } }
-        let transport = MemoryTransport()
+        let transport = BufferTransport()
         RequestCycle(transport: transport, parameters: [:], configuration: .init(), isCGI: false)
             .run(ClosureResponder { _, _ in throw Missing() })
         #expect(transport.text.hasPrefix("Status: 404 Not Found\r\n"))

@@ -1,0 +1,106 @@
+// demo: the session demo site that `make demo` serves.
+//
+//     demo --listen unix:/tmp/demo.sock [--sessions DIR] [--cookie-name NAME] [--cookie-secure on|off]
+//
+//     GET  /              visit counter, the logged-in user, a login form, a logout button, the flash
+//     POST /login         form fields user and csrf: new session id, user stored, flash, 303 to /
+//     POST /logout        form field csrf: session deleted, 303 to /
+//     GET  /session.json  the session's data as JSON (creates no session)
+//     POST /incr?key=K    adds 1 to the integer session[K] and answers the new value
+import Obsession
+
+/// An answer with a status and no more to say.
+struct Status: HTTPStatusError {
+    let status: Int
+}
+
+func home(_ request: Request, _ response: Response) throws {
+    let session = try request.session()
+    let visits = (session["visits"]?.intValue ?? 0) + 1
+    session["visits"] = .int(visits)
+    let user = session["user"]?.stringValue
+    var page = "<!doctype html>\n<html><head><meta charset=utf-8><title>Obsession demo</title></head><body>\n"
+    for message in session.takeFlashes() { page += "<p class=flash>\(escapeHTML(message))</p>\n" }
+    page += "<p>Visits in this session: <b id=visits>\(visits)</b></p>\n"
+    let token = escapeHTML(session.csrfToken)
+    if let user {
+        page += "<p>Logged in as <b id=user>\(escapeHTML(user))</b></p>\n"
+        page += "<form method=post action=/logout><input type=hidden name=csrf value=\"\(token)\"><button>Log out</button></form>\n"
+    } else {
+        page += "<p>Not logged in.</p>\n"
+    }
+    page += "<form method=post action=/login><input type=hidden name=csrf value=\"\(token)\">"
+    page += "<input name=user placeholder=name><button>Log in</button></form>\n</body></html>\n"
+    try response.setHeader("Content-Type", "text/html; charset=utf-8")
+    try response.write(page)
+}
+
+func login(_ request: Request, _ response: Response) throws {
+    let session = try request.session()
+    let form = try request.form()
+    guard session.isValidCSRFToken(form.fields["csrf"]) else { throw Status(status: 403) }
+    let user = form.fields["user"] ?? ""
+    guard !user.isEmpty, user.count <= 100 else { throw Status(status: 400) }
+    try session.cycle()
+    session["user"] = .string(user)
+    session.flash("Welcome, \(user).")
+    try response.redirect(to: "/")
+}
+
+func logout(_ request: Request, _ response: Response) throws {
+    let session = try request.session()
+    guard session.isValidCSRFToken(try request.form().fields["csrf"]) else { throw Status(status: 403) }
+    try session.delete()
+    try response.redirect(to: "/")
+}
+
+func sessionJSON(_ request: Request, _ response: Response) throws {
+    let session = try request.session()
+    try response.setHeader("Content-Type", "application/json")
+    try response.write(session.value.description + "\n")
+}
+
+func increment(_ request: Request, _ response: Response) throws {
+    guard let key = request.query["key"], !key.isEmpty else { throw Status(status: 400) }
+    let session = try request.session()
+    let value = (session[key]?.intValue ?? 0) + 1
+    session[key] = .int(value)
+    try response.write("\(value)\n")
+}
+
+func route(_ request: Request, _ response: Response) throws {
+    switch (request.method, request.path) {
+    case ("GET", "/"), ("HEAD", "/"): try home(request, response)
+    case ("POST", "/login"): try login(request, response)
+    case ("POST", "/logout"): try logout(request, response)
+    case ("GET", "/session.json"): try sessionJSON(request, response)
+    case ("POST", "/incr"): try increment(request, response)
+    case (_, "/"), (_, "/login"), (_, "/logout"), (_, "/session.json"), (_, "/incr"): throw Status(status: 405)
+    default: throw Status(status: 404)
+    }
+}
+
+func escapeHTML(_ text: String) -> String {
+    var escaped = ""
+    for character in text {
+        switch character {
+        case "&": escaped += "&amp;"
+        case "<": escaped += "&lt;"
+        case ">": escaped += "&gt;"
+        case "\"": escaped += "&quot;"
+        case "'": escaped += "&#39;"
+        default: escaped.append(character)
+        }
+    }
+    return escaped
+}
+
+FastCGIServer.main(programFlags: ["--sessions", "--cookie-name", "--cookie-secure"]) { options in
+    let secure = options.programValues["--cookie-secure"] ?? "on"
+    guard secure == "on" || secure == "off" else {
+        throw ServerError(.invalidArgument, "--cookie-secure wants on or off, not \(secure)")
+    }
+    let cookie = CookieIdPersistence(cookieName: options.programValues["--cookie-name"] ?? "_obs", secure: secure == "on")
+    return SessionMiddleware(ClosureResponder(route), idPersister: cookie,
+                             backend: FileBackend(directory: options.programValues["--sessions"]))
+}

@@ -1,0 +1,24 @@
+/// A key under which middleware attaches a value to a request, typed by the key.
+///
+/// ```swift
+/// enum RequestStart: RequestAttachmentKey { typealias Value = Int }
+///
+/// request[RequestStart.self] = now()
+/// let started = request[RequestStart.self]
+/// ```
+public protocol RequestAttachmentKey {
+    /// The type of the value stored under this key.
+    associatedtype Value
+}
+
+extension Request {
+    /// The value attached under `key`, or nil.
+    ///
+    /// ```swift
+    /// request[RequestStart.self] = 42
+    /// ```
+    public subscript<Key: RequestAttachmentKey>(key: Key.Type) -> Key.Value? {
+        get { attachments[ObjectIdentifier(key)] as? Key.Value }
+        set { attachments[ObjectIdentifier(key)] = newValue }
+    }
+}

@@ -1,0 +1,2 @@
+// `import Obsession` brings the responder too: Request, Response, FastCGIServer.
+@_exported import FastCGI

@@ -1,0 +1,205 @@
+/// JSON text for session values (RFC 8259), without Foundation: the session's stored form.
+enum JSON {
+    /// Why a text is not JSON this parser accepts.
+    struct SyntaxError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// Deepest nesting accepted: deeper input is refused, not a stack overflow.
+    static let maxDepth = 100
+
+    static func encode(_ value: SessionValue) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(64)
+        write(value, to: &output)
+        return output
+    }
+
+    private static func write(_ value: SessionValue, to output: inout [UInt8]) {
+        switch value {
+        case .null: output += "null".utf8
+        case .bool(let flag): output += (flag ? "true" : "false").utf8
+        case .int(let number): output += String(number).utf8
+        case .double(let number):
+            output += (number.isFinite ? "\(number)" : "null").utf8
+        case .string(let text): writeString(text, to: &output)
+        case .array(let elements):
+            output.append(UInt8(ascii: "["))
+            for (index, element) in elements.enumerated() {
+                if index > 0 { output.append(UInt8(ascii: ",")) }
+                write(element, to: &output)
+            }
+            output.append(UInt8(ascii: "]"))
+        case .object(let members):
+            output.append(UInt8(ascii: "{"))
+            for (index, key) in members.keys.sorted().enumerated() {
+                if index > 0 { output.append(UInt8(ascii: ",")) }
+                writeString(key, to: &output)
+                output.append(UInt8(ascii: ":"))
+                write(members[key]!, to: &output)
+            }
+            output.append(UInt8(ascii: "}"))
+        }
+    }
+
+    private static func writeString(_ text: String, to output: inout [UInt8]) {
+        let hex = Array("0123456789abcdef".utf8)
+        output.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): output += "\\\"".utf8
+            case UInt8(ascii: "\\"): output += "\\\\".utf8
+            case 0x0A: output += "\\n".utf8
+            case 0x0D: output += "\\r".utf8
+            case 0x09: output += "\\t".utf8
+            case 0..<0x20: output += "\\u00".utf8 + [hex[Int(byte >> 4)], hex[Int(byte & 15)]]
+            default: output.append(byte)
+            }
+        }
+        output.append(UInt8(ascii: "\""))
+    }
+
+    static func decode(_ bytes: some Collection<UInt8>) throws(SyntaxError) -> SessionValue {
+        var parser = Parser(bytes: Array(bytes))
+        let value = try parser.value(depth: 0)
+        parser.skipSpace()
+        guard parser.index == parser.bytes.count else { throw parser.error("trailing characters") }
+        return value
+    }
+
+    private struct Parser {
+        let bytes: [UInt8]
+        var index = 0
+
+        func error(_ what: String) -> SyntaxError { SyntaxError(description: "\(what) at byte \(index)") }
+
+        mutating func skipSpace() {
+            while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+        }
+
+        mutating func value(depth: Int) throws(SyntaxError) -> SessionValue {
+            guard depth < JSON.maxDepth else { throw error("nesting deeper than \(JSON.maxDepth)") }
+            skipSpace()
+            guard index < bytes.count else { throw error("unexpected end") }
+            switch bytes[index] {
+            case UInt8(ascii: "n"): try literal("null"); return .null
+            case UInt8(ascii: "t"): try literal("true"); return .bool(true)
+            case UInt8(ascii: "f"): try literal("false"); return .bool(false)
+            case UInt8(ascii: "\""): return .string(try string())
+            case UInt8(ascii: "["):
+                index += 1
+                var elements: [SessionValue] = []
+                skipSpace()
+                if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(elements) }
+                while true {
+                    elements.append(try value(depth: depth + 1))
+                    skipSpace()
+                    guard index < bytes.count else { throw error("unterminated array") }
+                    let separator = bytes[index]
+                    index += 1
+                    if separator == UInt8(ascii: "]") { return .array(elements) }
+                    guard separator == UInt8(ascii: ",") else { throw error("expected , or ]") }
+                }
+            case UInt8(ascii: "{"):
+                index += 1
+                var members: [String: SessionValue] = [:]
+                skipSpace()
+                if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+                while true {
+                    skipSpace()
+                    guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name") }
+                    let key = try string()
+                    skipSpace()
+                    guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected :") }
+                    index += 1
+                    members[key] = try value(depth: depth + 1)
+                    skipSpace()
+                    guard index < bytes.count else { throw error("unterminated object") }
+                    let separator = bytes[index]
+                    index += 1
+                    if separator == UInt8(ascii: "}") { return .object(members) }
+                    guard separator == UInt8(ascii: ",") else { throw error("expected , or }") }
+                }
+            default:
+                return try number()
+            }
+        }
+
+        mutating func literal(_ word: String) throws(SyntaxError) {
+            let expected = Array(word.utf8)
+            guard bytes.count - index >= expected.count, Array(bytes[index..<(index + expected.count)]) == expected else {
+                throw error("expected \(word)")
+            }
+            index += expected.count
+        }
+
+        mutating func number() throws(SyntaxError) -> SessionValue {
+            let start = index
+            var isInteger = true
+            while index < bytes.count {
+                let byte = bytes[index]
+                if (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-") {
+                } else if byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") || byte == UInt8(ascii: "+") {
+                    isInteger = false
+                } else {
+                    break
+                }
+                index += 1
+            }
+            let text = String(decoding: bytes[start..<index], as: UTF8.self)
+            if isInteger, let integer = Int(text) { return .int(integer) }
+            guard !text.isEmpty, let double = Double(text), double.isFinite else { throw error("not a value") }
+            return .double(double)
+        }
+
+        mutating func string() throws(SyntaxError) -> String {
+            index += 1
+            var output: [UInt8] = []
+            while index < bytes.count {
+                let byte = bytes[index]
+                index += 1
+                switch byte {
+                case UInt8(ascii: "\""):
+                    return String(decoding: output, as: UTF8.self)
+                case UInt8(ascii: "\\"):
+                    guard index < bytes.count else { throw error("unterminated escape") }
+                    let escaped = bytes[index]
+                    index += 1
+                    switch escaped {
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): output.append(escaped)
+                    case UInt8(ascii: "n"): output.append(0x0A)
+                    case UInt8(ascii: "r"): output.append(0x0D)
+                    case UInt8(ascii: "t"): output.append(0x09)
+                    case UInt8(ascii: "b"): output.append(0x08)
+                    case UInt8(ascii: "f"): output.append(0x0C)
+                    case UInt8(ascii: "u"):
+                        var scalar = try hex4()
+                        if (0xD800..<0xDC00).contains(scalar), index + 1 < bytes.count,
+                           bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") {
+                            index += 2
+                            let low = try hex4()
+                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                        }
+                        output += String(Character(Unicode.Scalar(scalar) ?? "\u{FFFD}")).utf8
+                    default:
+                        throw error("unknown escape")
+                    }
+                case 0..<0x20:
+                    throw error("control character in a string")
+                default:
+                    output.append(byte)
+                }
+            }
+            throw error("unterminated string")
+        }
+
+        mutating func hex4() throws(SyntaxError) -> UInt32 {
+            guard bytes.count - index >= 4,
+                  let value = UInt32(String(decoding: bytes[index..<(index + 4)], as: UTF8.self), radix: 16) else {
+                throw error("bad \\u escape")
+            }
+            index += 4
+            return value
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import Synchronization
+
+/// Sessions kept in this process's memory, at most `size` of them: the least recently used is
+/// dropped to make room. For tests and single-process servers; sessions are lost on restart.
+///
+/// ```swift
+/// let app = SessionMiddleware(application, backend: MemoryBackend(size: 1000))
+/// ```
+public final class MemoryBackend: SessionBackend {
+    private struct Entry {
+        var stored: StoredSession
+        var lastUse: UInt64
+    }
+
+    private struct State {
+        var entries: [SessionID: Entry] = [:]
+        var tick: UInt64 = 0
+
+        mutating func use() -> UInt64 {
+            tick += 1
+            return tick
+        }
+    }
+
+    /// The most sessions kept.
+    public let size: Int
+    private let clock: any SessionClock
+    private let state = Mutex(State())
+
+    /// Makes an empty backend that keeps at most `size` sessions.
+    ///
+    /// ```swift
+    /// let backend = MemoryBackend(size: 1000)
+    /// ```
+    public init(size: Int = 1000, clock: any SessionClock = SystemClock()) {
+        self.size = max(size, 1)
+        self.clock = clock
+    }
+
+    public func load(_ id: SessionID) throws -> StoredSession? {
+        state.withLock { state in
+            guard var entry = state.entries[id] else { return nil }
+            entry.lastUse = state.use()
+            state.entries[id] = entry
+            return entry.stored
+        }
+    }
+
+    public func save(_ id: SessionID, data: [UInt8]) throws {
+        let now = clock.now
+        state.withLock { state in
+            let created = state.entries[id]?.stored.createdAt ?? now
+            state.entries[id] = Entry(stored: StoredSession(data: data, createdAt: created, modifiedAt: now), lastUse: state.use())
+            if state.entries.count > size, let oldest = state.entries.min(by: { $0.value.lastUse < $1.value.lastUse })?.key {
+                state.entries[oldest] = nil
+            }
+        }
+    }
+
+    public func delete(_ id: SessionID) throws {
+        state.withLock { $0.entries[id] = nil }
+    }
+
+    public func touch(_ id: SessionID) throws {
+        let now = clock.now
+        state.withLock { state in
+            guard var entry = state.entries[id] else { return }
+            entry.stored.modifiedAt = now
+            entry.lastUse = state.use()
+            state.entries[id] = entry
+        }
+    }
+
+    public func keys() throws -> [SessionID] {
+        state.withLock { Array($0.entries.keys) }
+    }
+}

@@ -1,0 +1,95 @@
+/// Where sessions are stored: a place that keeps bytes under a session id.
+///
+/// The session serialises its data (JSON) and hands the bytes to the backend; the backend
+/// keeps them with the time they were last saved or touched. Conform to write your own:
+///
+/// ```swift
+/// final class LoggingBackend: SessionBackend {
+///     let inner = MemoryBackend(size: 100)
+///     func load(_ id: SessionID) throws -> StoredSession? { print("load \(id)"); return try inner.load(id) }
+///     func save(_ id: SessionID, data: [UInt8]) throws { try inner.save(id, data: data) }
+///     func delete(_ id: SessionID) throws { try inner.delete(id) }
+///     func touch(_ id: SessionID) throws { try inner.touch(id) }
+///     func keys() throws -> [SessionID] { try inner.keys() }
+/// }
+/// ```
+public protocol SessionBackend: Sendable {
+    /// The stored session, or nil if there is none; throws ``SessionError/unreadable(_:)`` for one
+    /// that cannot be used (corrupt, foreign-owned), which the request replaces with a fresh one.
+    func load(_ id: SessionID) throws -> StoredSession?
+    /// Stores `data` under `id`, replacing what was there, and marks it modified now.
+    func save(_ id: SessionID, data: [UInt8]) throws
+    /// Removes the session; removing a missing one is not an error.
+    func delete(_ id: SessionID) throws
+    /// Marks the session modified now without rewriting its data.
+    func touch(_ id: SessionID) throws
+    /// Every stored id.
+    func keys() throws -> [SessionID]
+}
+
+extension SessionBackend {
+    /// When the session was last saved or touched, in seconds since 1970; nil if it is not stored.
+    ///
+    /// ```swift
+    /// if let modified = try backend.modifiedAt(id) { print(modified) }
+    /// ```
+    public func modifiedAt(_ id: SessionID) throws -> Int? {
+        try load(id)?.modifiedAt
+    }
+
+    /// The ids of sessions last modified before `time` (seconds since 1970).
+    ///
+    /// ```swift
+    /// let stale = try backend.keys(olderThan: now - 1440)
+    /// ```
+    public func keys(olderThan time: Int) throws -> [SessionID] {
+        try keys().filter { (try modifiedAt($0)).map { $0 < time } ?? false }
+    }
+}
+
+/// A session as a backend returns it.
+///
+/// ```swift
+/// let stored = StoredSession(data: Array("{}".utf8), createdAt: 0, modifiedAt: 0)
+/// ```
+public struct StoredSession: Sendable, Equatable {
+    /// The serialised data.
+    public var data: [UInt8]
+    /// When the session was first saved, in seconds since 1970.
+    public var createdAt: Int
+    /// When it was last saved or touched, in seconds since 1970.
+    public var modifiedAt: Int
+
+    /// Makes a stored session.
+    public init(data: [UInt8], createdAt: Int, modifiedAt: Int) {
+        self.data = data
+        self.createdAt = createdAt
+        self.modifiedAt = modifiedAt
+    }
+}
+
+/// Why a session operation failed.
+///
+/// ```swift
+/// do { try session.load(id: id) } catch SessionError.unknownId { … }
+/// ```
+public enum SessionError: Error, Equatable, CustomStringConvertible {
+    /// `load(id:)` was given an id the backend does not have, or one that is not an id.
+    case unknownId
+    /// The stored session cannot be used (corrupt, foreign-owned, a symbolic link): the request
+    /// gets a fresh session, and the cause is logged.
+    case unreadable(String)
+    /// The backend could not do what was asked; the string says what and why.
+    case backendFailed(String)
+    /// A value could not be turned into session data or back.
+    case coding(String)
+
+    public var description: String {
+        switch self {
+        case .unknownId: "no session has that id"
+        case .unreadable(let reason): "unreadable session: \(reason)"
+        case .backendFailed(let reason): "session backend failed: \(reason)"
+        case .coding(let reason): "session data: \(reason)"
+        }
+    }
+}

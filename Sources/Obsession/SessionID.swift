@@ -1,0 +1,77 @@
+import Glibc
+
+/// A session id: 40 characters of `A-Za-z0-9.-`, 240 bits from the kernel's random source. Anything else a client sends is not an id, and never reaches a backend.
+///
+/// ```swift
+/// let fresh = SessionID.random()
+/// let fromCookie = SessionID(validating: request.cookies["_obs"] ?? "")  // nil unless well-formed
+/// ```
+public struct SessionID: Sendable, Hashable, CustomStringConvertible {
+    /// The id's characters.
+    public let text: String
+
+    /// The alphabet: 64 symbols, 6 bits each.
+    static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-".utf8)
+    /// The length of every id.
+    public static let length = 40
+
+    /// Accepts `text` only if it is exactly 40 characters of the alphabet.
+    ///
+    /// ```swift
+    /// SessionID(validating: "../../etc/passwd")  // nil
+    /// ```
+    public init?(validating text: String) {
+        guard text.utf8.count == Self.length, text.utf8.allSatisfy(Self.isIdByte) else { return nil }
+        self.text = text
+    }
+
+    private init(trusted text: String) {
+        self.text = text
+    }
+
+    /// A new id from the kernel's random source.
+    ///
+    /// ```swift
+    /// let id = SessionID.random()
+    /// ```
+    public static func random() -> SessionID {
+        let bytes = randomBytes(30)
+        var symbols: [UInt8] = []
+        symbols.reserveCapacity(length)
+        // 30 bytes = 240 bits = 40 symbols of 6 bits.
+        for group in stride(from: 0, to: 30, by: 3) {
+            let bits = UInt32(bytes[group]) << 16 | UInt32(bytes[group + 1]) << 8 | UInt32(bytes[group + 2])
+            for shift in [18, 12, 6, 0] { symbols.append(alphabet[Int(bits >> UInt32(shift) & 63)]) }
+        }
+        return SessionID(trusted: String(decoding: symbols, as: UTF8.self))
+    }
+
+    public var description: String { text }
+
+    private static func isIdByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "-"): true
+        default: false
+        }
+    }
+}
+
+/// `/dev/urandom`, opened once for the process (Swift's Glibc module does not declare
+/// `getrandom`).
+private let randomSource: Int32 = {
+    let descriptor = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
+    precondition(descriptor >= 0, "cannot open /dev/urandom: session ids need the kernel's random source")
+    return descriptor
+}()
+
+/// `count` bytes from the kernel's random source.
+func randomBytes(_ count: Int) -> [UInt8] {
+    var bytes = [UInt8](repeating: 0, count: count)
+    var filled = 0
+    while filled < count {
+        let got = bytes.withUnsafeMutableBytes { read(randomSource, $0.baseAddress! + filled, count - filled) }
+        if got > 0 { filled += got } else if errno != EINTR { fatalError("cannot read /dev/urandom: \(errno)") }
+    }
+    return bytes
+}

@@ -1,0 +1,125 @@
+/// Gives every request a lazily loaded session, and saves it when the request ends.
+///
+/// ```swift
+/// import Obsession
+///
+/// // Basic: cookie "_obs", files under the system temporary directory.
+/// FastCGIServer.main { _ in SessionMiddleware(application) }
+///
+/// // Every option.
+/// let app = SessionMiddleware(application,
+///     idPersister: CookieIdPersistence(cookieName: "mysession", maxAge: 86400, path: "/my-site",
+///                                      domain: "mysite.example.org", secure: true),
+///     backend: FileBackend(directory: "/tmp/session-store", prefix: "session_"))
+/// ```
+///
+/// A request that never calls `request.session()` does no backend I/O and sets no cookie. A
+/// handler that throws saves nothing: the stored session stays as it was.
+public struct SessionMiddleware<Application: Responder>: Responder {
+    private let application: Application
+    private let backend: any SessionBackend
+    private let settings: SessionMiddlewareSettings
+
+    /// Wraps `application`.
+    ///
+    /// - Parameters:
+    ///   - idPersister: how the id travels (the cookie and its attributes).
+    ///   - backend: where sessions are stored; default a ``FileBackend`` in the temporary directory.
+    ///   - idleTimeout: seconds without a request after which a session is expired on the server;
+    ///     default the cookie's `maxAge`, else 1440 (24 minutes, PHP's default).
+    ///   - absoluteTimeout: seconds after its creation after which a session is expired whatever
+    ///     its use; default none.
+    ///   - clock: the time sessions are judged by.
+    ///
+    /// ```swift
+    /// let app = SessionMiddleware(MyApp(), backend: MemoryBackend(size: 1000), idleTimeout: 600)
+    /// ```
+    public init(_ application: Application, idPersister: CookieIdPersistence = CookieIdPersistence(),
+                backend: any SessionBackend = FileBackend(), idleTimeout: Int? = nil, absoluteTimeout: Int? = nil,
+                clock: any SessionClock = SystemClock()) {
+        self.application = application
+        self.backend = backend
+        self.settings = SessionMiddlewareSettings(cookie: idPersister, idleTimeout: idleTimeout ?? idPersister.maxAge ?? 1440,
+                                                  absoluteTimeout: absoluteTimeout, clock: clock)
+    }
+
+    public func respond(to request: Request, with response: Response) throws {
+        let slot = SessionSlot(backend: backend, settings: settings, clientID: settings.cookie.id(in: request))
+        request[SessionSlot.self] = slot
+        response.beforeHeaders { try slot.session?.commit(to: response) }
+        try application.respond(to: request, with: response)
+        if let session = slot.session {
+            if response.headersSent {
+                try session.commitAfterHeaders { request.log($0) }
+            } else {
+                try session.commit(to: response)
+            }
+        }
+    }
+}
+
+extension SessionMiddleware where Application == ClosureResponder {
+    /// Wraps a handler closure.
+    ///
+    /// ```swift
+    /// let app = SessionMiddleware { request, response in
+    ///     let session = try request.session()
+    ///     session["seen"] = true
+    /// }
+    /// ```
+    public init(idPersister: CookieIdPersistence = CookieIdPersistence(), backend: any SessionBackend = FileBackend(),
+                idleTimeout: Int? = nil, absoluteTimeout: Int? = nil, clock: any SessionClock = SystemClock(),
+                _ handler: @escaping @Sendable (Request, Response) throws -> Void) {
+        self.init(ClosureResponder(handler), idPersister: idPersister, backend: backend, idleTimeout: idleTimeout,
+                  absoluteTimeout: absoluteTimeout, clock: clock)
+    }
+}
+
+/// What every session of one middleware shares.
+struct SessionMiddlewareSettings: Sendable {
+    let cookie: CookieIdPersistence
+    let idleTimeout: Int?
+    let absoluteTimeout: Int?
+    let clock: any SessionClock
+}
+
+/// The request's session, made on first use.
+final class SessionSlot: RequestAttachmentKey {
+    typealias Value = SessionSlot
+    private let backend: any SessionBackend
+    private let settings: SessionMiddlewareSettings
+    private let clientID: SessionID?
+    private(set) var session: Session?
+
+    init(backend: any SessionBackend, settings: SessionMiddlewareSettings, clientID: SessionID?) {
+        self.backend = backend
+        self.settings = settings
+        self.clientID = clientID
+    }
+
+    func session(log: (String) -> Void) throws -> Session {
+        if let session { return session }
+        let session = Session(backend: backend, settings: settings)
+        try session.start(clientID: clientID, log: log)
+        self.session = session
+        return session
+    }
+}
+
+extension Request {
+    /// This request's session, loaded on the first call (later calls return the same one).
+    ///
+    /// Throws if the backend fails (the request then answers 500 and the stored session is
+    /// untouched), or if no ``SessionMiddleware`` wraps the handler.
+    ///
+    /// ```swift
+    /// let session = try request.session()
+    /// session["visits"] = .int((session["visits"]?.intValue ?? 0) + 1)
+    /// ```
+    public func session() throws -> Session {
+        guard let slot = self[SessionSlot.self] else {
+            throw SessionError.backendFailed("no SessionMiddleware wraps this handler")
+        }
+        return try slot.session { log($0) }
+    }
+}

@@ -1,0 +1,68 @@
+/// The bytes of a session file: a header that makes a torn or foreign file detectable, then the
+/// data.
+///
+///     offset  0  "OBS1"
+///             4  data length, UInt32 little-endian
+///             8  created at, Int64 little-endian (seconds since 1970)
+///            16  FNV-1a 64 of bytes 4..<16 and of the data, UInt64 little-endian
+///            24  data
+///
+/// A file whose magic, length or checksum does not match is not a session: a write cut short
+/// by a crash reads as missing, never as garbage.
+enum SessionRecord {
+    static let headerSize = 24
+    private static let magic: [UInt8] = Array("OBS1".utf8)
+
+    static func encode(data: [UInt8], createdAt: Int) -> [UInt8] {
+        var record: [UInt8] = []
+        record.reserveCapacity(headerSize + data.count)
+        record += magic
+        appendLittleEndian(UInt64(UInt32(data.count)), bytes: 4, to: &record)
+        appendLittleEndian(UInt64(bitPattern: Int64(createdAt)), bytes: 8, to: &record)
+        var hash = FNV1a()
+        hash.add(record[4..<16])
+        hash.add(data)
+        appendLittleEndian(hash.value, bytes: 8, to: &record)
+        record += data
+        return record
+    }
+
+    /// The data and creation time, or nil if `record` is not a whole, intact record.
+    static func decode(_ record: some RandomAccessCollection<UInt8>) -> (data: [UInt8], createdAt: Int)? {
+        let bytes = Array(record)
+        guard bytes.count >= headerSize, Array(bytes[0..<4]) == magic else { return nil }
+        let length = Int(readLittleEndian(bytes, at: 4, bytes: 4))
+        guard bytes.count == headerSize + length else { return nil }
+        var hash = FNV1a()
+        hash.add(bytes[4..<16])
+        hash.add(bytes[headerSize...])
+        guard hash.value == readLittleEndian(bytes, at: 16, bytes: 8) else { return nil }
+        return (Array(bytes[headerSize...]), Int(Int64(bitPattern: readLittleEndian(bytes, at: 8, bytes: 8))))
+    }
+
+    /// The creation time in a record's header, if the header is one of ours.
+    static func createdAt(inHeader header: [UInt8]) -> Int? {
+        guard header.count >= 16, Array(header[0..<4]) == magic else { return nil }
+        return Int(Int64(bitPattern: readLittleEndian(header, at: 8, bytes: 8)))
+    }
+
+    private static func appendLittleEndian(_ value: UInt64, bytes count: Int, to output: inout [UInt8]) {
+        for index in 0..<count { output.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(index)))) }
+    }
+
+    private static func readLittleEndian(_ bytes: [UInt8], at offset: Int, bytes count: Int) -> UInt64 {
+        (0..<count).reduce(0) { $0 | UInt64(bytes[offset + $1]) << (8 * UInt64($1)) }
+    }
+}
+
+/// The 64-bit FNV-1a hash: cheap, and enough to tell a torn write from a whole one.
+struct FNV1a {
+    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    mutating func add(_ bytes: some Sequence<UInt8>) {
+        for byte in bytes {
+            value ^= UInt64(byte)
+            value &*= 0x0000_0100_0000_01b3
+        }
+    }
+}
