@@ -15,6 +15,16 @@ public struct InMemoryResponse: Sendable {
     /// The lines written to the error log for this request.
     public let errorLog: [String]
 
+    /// The first value of a header, by name in any case.
+    ///
+    /// ```swift
+    /// let cookie = response.header("Set-Cookie")
+    /// ```
+    public func header(_ name: String) -> String? {
+        let lowered = name.lowercased()
+        return headers.first { $0.name.lowercased() == lowered }?.value
+    }
+
     /// The body as UTF-8 text.
     public var text: String { String(decoding: body, as: UTF8.self) }
 

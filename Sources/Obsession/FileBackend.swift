@@ -20,6 +20,8 @@ public final class FileBackend: SessionBackend {
     public let prefix: String
     private let clock: any SessionClock
     private let directoryReady = Atomic<Bool>(false)
+    /// The most data one session may hold.
+    static let maxDataSize = 1 << 20
 
     /// A backend storing files `directory/prefix<id>`; the directory is made (0700) on first use.
     /// By default: `obsession-sessions-<uid>` under `$TMPDIR` or `/tmp`, and the prefix `s_`.
@@ -50,14 +52,14 @@ public final class FileBackend: SessionBackend {
         }
         defer { close(descriptor) }
         let status = try ownStatus(descriptor, path)
-        guard var record = try readAll(descriptor, size: Int(status.st_size), path) else { return nil }
+        var record = try readAll(descriptor, size: Int(status.st_size), path)
         if SessionRecord.decode(record) == nil {
             // A writer may be between its write and its truncate: look again under its lock.
             flock(descriptor, LOCK_SH)
             defer { flock(descriptor, LOCK_UN) }
             var current = stat()
             fstat(descriptor, &current)
-            record = try readAll(descriptor, size: Int(current.st_size), path) ?? []
+            record = try readAll(descriptor, size: Int(current.st_size), path)
         }
         guard let (data, createdAt) = SessionRecord.decode(record) else {
             throw SessionError.unreadable("\(path) is not an intact session record")
@@ -66,6 +68,9 @@ public final class FileBackend: SessionBackend {
     }
 
     public func save(_ id: SessionID, data: [UInt8]) throws {
+        guard data.count <= Self.maxDataSize else {
+            throw SessionError.backendFailed("session \(id.text.prefix(8))… holds \(data.count) bytes, over the limit of \(Self.maxDataSize)")
+        }
         try prepareDirectory()
         let path = self.path(of: id)
         let descriptor = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
@@ -162,9 +167,11 @@ public final class FileBackend: SessionBackend {
         return status
     }
 
-    /// The file's bytes, or nil if it is larger than any session we write (1 MiB + header).
-    private func readAll(_ descriptor: Int32, size: Int, _ path: String) throws -> [UInt8]? {
-        guard size <= (1 << 20) + SessionRecord.headerSize else { return nil }
+    /// The file's bytes; a file larger than any record we write (1 MiB of data) is unreadable.
+    private func readAll(_ descriptor: Int32, size: Int, _ path: String) throws -> [UInt8] {
+        guard size <= Self.maxDataSize + SessionRecord.headerSize else {
+            throw SessionError.unreadable("\(path) is \(size) bytes, larger than any session record")
+        }
         var bytes = [UInt8](repeating: 0, count: size)
         var offset = 0
         while offset < size {

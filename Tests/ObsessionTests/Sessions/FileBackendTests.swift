@@ -1,0 +1,153 @@
+import Foundation
+@testable import Obsession
+import Testing
+
+/// The file backend on real file systems: modes, links, owners, corrupt files, a full disk and a
+/// read-only one.
+@Suite struct FileBackendTests {
+    let directory: TemporaryDirectory
+    let clock = TestClock()
+    let backend: FileBackend
+
+    init() throws {
+        directory = try TemporaryDirectory()
+        backend = FileBackend(directory: directory.file("sessions"), prefix: "s_", clock: clock)
+    }
+
+    func path(_ id: SessionID) -> String { directory.file("sessions/s_\(id.text)") }
+
+    func mode(_ path: String) throws -> Int {
+        try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int ?? -1
+    }
+
+    @Test func savedSessionReadsBackWithItsTimes() throws {
+        let id = SessionID.random()
+        try backend.save(id, data: Array("{\"a\":1}".utf8))
+        let created = clock.now
+        clock.advance(30)
+        try backend.save(id, data: Array("{\"a\":22}".utf8))
+        let stored = try #require(try backend.load(id))
+        #expect(stored.data == Array("{\"a\":22}".utf8))
+        #expect(stored.createdAt == created)
+        #expect(stored.modifiedAt == clock.now)
+        clock.advance(30)
+        try backend.touch(id)
+        #expect(try backend.modifiedAt(id) == clock.now)
+        #expect(try backend.load(id)?.data == Array("{\"a\":22}".utf8))
+        #expect(try backend.keys() == [id])
+        try backend.delete(id)
+        #expect(try backend.load(id) == nil)
+        try backend.delete(id)
+    }
+
+    @Test func shorterRecordReplacesALongerOneWhole() throws {
+        let id = SessionID.random()
+        try backend.save(id, data: Array(repeating: UInt8(ascii: "x"), count: 5000))
+        try backend.save(id, data: Array("{}".utf8))
+        #expect(try backend.load(id)?.data == Array("{}".utf8))
+        #expect(try FileManager.default.attributesOfItem(atPath: path(id))[.size] as? Int == SessionRecord.headerSize + 2)
+    }
+
+    @Test func directoryIs0700AndFiles0600WhateverTheUmask() throws {
+        let old = umask(0)
+        defer { umask(old) }
+        let id = SessionID.random()
+        try backend.save(id, data: [1])
+        #expect(try mode(directory.file("sessions")) == 0o700)
+        #expect(try mode(path(id)) == 0o600)
+    }
+
+    @Test func existingOpenDirectoryIsMadePrivate() throws {
+        try FileManager.default.createDirectory(atPath: directory.file("sessions"), withIntermediateDirectories: false,
+                                                attributes: [.posixPermissions: 0o755])
+        try backend.save(SessionID.random(), data: [1])
+        #expect(try mode(directory.file("sessions")) == 0o700)
+    }
+
+    @Test func directoryOfAnotherUserIsRefused() throws {
+        try FileManager.default.createDirectory(atPath: directory.file("sessions"), withIntermediateDirectories: false)
+        chown(directory.file("sessions"), 4242, 4242)
+        #expect { try backend.save(SessionID.random(), data: [1]) } throws: {
+            "\($0)".contains("belongs to another user (uid 4242)")
+        }
+    }
+
+    @Test func symbolicLinkIsNeverFollowed() throws {
+        let id = SessionID.random()
+        try backend.save(SessionID.random(), data: [1])
+        let target = directory.file("precious")
+        try "keep me".write(toFile: target, atomically: false, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: path(id), withDestinationPath: target)
+        #expect(throws: SessionError.self) { try backend.load(id) }
+        #expect(throws: SessionError.self) { try backend.save(id, data: [2]) }
+        #expect(try String(contentsOfFile: target, encoding: .utf8) == "keep me")
+    }
+
+    @Test func fileOwnedByAnotherUserIsRefused() throws {
+        let id = SessionID.random()
+        try backend.save(id, data: [1])
+        chown(path(id), 4242, 4242)
+        #expect { try backend.load(id) } throws: { ($0 as? SessionError).map { "\($0)".contains("another user") } ?? false }
+        #expect(throws: SessionError.self) { try backend.save(id, data: [2]) }
+    }
+
+    @Test(arguments: ["truncated", "random", "empty", "huge", "flipped"])
+    func corruptFileIsUnreadableNeverGarbage(kind: String) throws {
+        let id = SessionID.random()
+        try backend.save(id, data: Array("{\"user\":\"ann\"}".utf8))
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path(id))))
+        switch kind {
+        case "truncated": bytes.removeLast(3)
+        case "random": bytes = (0..<64).map { _ in UInt8.random(in: 0...255) }
+        case "empty": bytes = []
+        case "huge": bytes += [UInt8](repeating: 7, count: 3 << 20)
+        default: bytes[bytes.count - 2] ^= 0x20
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: path(id)))
+        #expect { try backend.load(id) } throws: { error in
+            guard case .unreadable = error as? SessionError else { return false }
+            return true
+        }
+    }
+
+    @Test func corruptFileBecomesAFreshSessionThroughTheMiddleware() throws {
+        let id = SessionID.random()
+        try backend.save(id, data: Array("{\"user\":\"ann\"}".utf8))
+        try Data([0x4F, 0x42, 0x53, 0x31, 9, 9]).write(to: URL(fileURLWithPath: path(id)))
+        let middleware = SessionMiddleware(backend: backend, clock: clock) { request, response in
+            let session = try request.session()
+            try response.write(session["user"]?.stringValue ?? "fresh")
+            session["user"] = "new"
+        }
+        let response = exchange(middleware, cookie: "_obs=\(id.text)")
+        #expect(response.status == 200)
+        #expect(response.text == "fresh")
+        #expect(response.sessionCookie() != id.text)
+        #expect(response.errorLog.first?.contains("is not an intact session record") == true)
+    }
+
+    @Test func fullDiskFailsClearlyAndKeepsTheOldSession() throws {
+        let filesystem = try ScratchFilesystem(kilobytes: 64)
+        let small = FileBackend(directory: filesystem.path + "/sessions", clock: clock)
+        let id = SessionID.random()
+        try small.save(id, data: Array("{\"n\":1}".utf8))
+        filesystem.fill()
+        #expect { try small.save(id, data: [UInt8](repeating: UInt8(ascii: " "), count: 20000)) } throws: {
+            "\($0)".contains("no space left on device")
+        }
+        #expect(try small.load(id)?.data == Array("{\"n\":1}".utf8))
+        #expect { try small.save(SessionID.random(), data: [UInt8](repeating: 1, count: 20000)) } throws: {
+            "\($0)".contains("no space left on device")
+        }
+    }
+
+    @Test func readOnlyDirectoryFailsClearlyAndKeepsTheOldSession() throws {
+        let filesystem = try ScratchFilesystem(kilobytes: 256)
+        let store = FileBackend(directory: filesystem.path + "/sessions", clock: clock)
+        let id = SessionID.random()
+        try store.save(id, data: Array("{\"n\":1}".utf8))
+        try filesystem.makeReadOnly()
+        #expect { try store.save(id, data: Array("{\"n\":2}".utf8)) } throws: { "\($0)".contains("read-only file system") }
+        #expect(try store.load(id)?.data == Array("{\"n\":1}".utf8))
+    }
+}

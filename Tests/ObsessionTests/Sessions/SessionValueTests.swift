@@ -1,0 +1,48 @@
+@testable import Obsession
+import Testing
+
+@Suite struct SessionValueTests {
+    @Test func literalsMakeEveryKind() {
+        let value: SessionValue = ["s": "text", "i": 3, "d": 1.5, "b": true, "n": nil, "a": [1, "two"], "o": ["k": 1]]
+        #expect(value["s"]?.stringValue == "text")
+        #expect(value["i"]?.intValue == 3)
+        #expect(value["d"]?.doubleValue == 1.5)
+        #expect(value["b"]?.boolValue == true)
+        #expect(value["n"] == .null)
+        #expect(value["a"]?[1]?.stringValue == "two")
+        #expect(value["o"]?["k"]?.intValue == 1)
+    }
+
+    @Test func nestedChangesAreValueChanges() {
+        var value: SessionValue = ["cart": [1, 2, 3]]
+        value["cart"]?.append(4)
+        value["cart"]?[0] = 10
+        #expect(value == ["cart": [10, 2, 3, 4]])
+    }
+
+    @Test func jsonRoundTripsEveryKind() throws {
+        let value: SessionValue = ["text": "quote \" backslash \\ newline \n tab \t nul \u{0} é 🙂", "int": -42,
+                                   "double": 0.1, "big": 9_007_199_254_740_993, "flags": [true, false, nil],
+                                   "nested": ["deep": [["x": 1]]], "empty": [:], "none": []]
+        #expect(try JSON.decode(JSON.encode(value)) == value)
+    }
+
+    @Test func jsonIsCompactAndOrdered() {
+        let value: SessionValue = ["b": 1, "a": [true, nil]]
+        #expect(value.description == "{\"a\":[true,null],\"b\":1}")
+    }
+
+    @Test(arguments: ["", "{", "{\"a\":}", "[1,]", "\"unterminated", "tru", "{\"a\":1} x", "\"\\x\"", "01x", "\"\u{1}\"", "1e999"])
+    func malformedJSONIsRefused(text: String) {
+        #expect(throws: JSON.SyntaxError.self) { try JSON.decode(Array(text.utf8)) }
+    }
+
+    @Test func deepNestingIsRefusedNotACrash() {
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        #expect(throws: JSON.SyntaxError.self) { try JSON.decode(Array(deep.utf8)) }
+    }
+
+    @Test func escapedUnicodeIsDecoded() throws {
+        #expect(try JSON.decode(Array("\"\\u00e9\\ud83d\\ude42\"".utf8)) == "é🙂")
+    }
+}

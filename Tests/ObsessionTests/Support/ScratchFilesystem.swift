@@ -1,0 +1,38 @@
+import Foundation
+
+/// A small tmpfs mounted for one test (root only), to fill it or make it read-only for real;
+/// unmounted when dropped.
+final class ScratchFilesystem {
+    let path: String
+    private let holder: TemporaryDirectory
+
+    init(kilobytes: Int) throws {
+        holder = try TemporaryDirectory()
+        path = holder.file("mnt")
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        try Self.run(["mount", "-t", "tmpfs", "-o", "size=\(kilobytes)k,mode=0700", "tmpfs", path])
+    }
+
+    /// Makes the file system read-only.
+    func makeReadOnly() throws { try Self.run(["mount", "-o", "remount,ro", path]) }
+
+    /// Fills the file system to the last block.
+    func fill() {
+        let descriptor = open(path + "/filler", O_WRONLY | O_CREAT, 0o600)
+        let block = [UInt8](repeating: 0, count: 4096)
+        while write(descriptor, block, block.count) > 0 {}
+        close(descriptor)
+    }
+
+    private static func run(_ arguments: [String]) throws {
+        let directory = try TemporaryDirectory()
+        let child = try ChildProcess("/usr/bin/" + arguments[0], Array(arguments.dropFirst()), in: directory, name: "mount")
+        guard child.waitForExit() == 0 else {
+            throw TestFailure("\(arguments.joined(separator: " ")) failed (the test needs root): \(child.errorOutput)")
+        }
+    }
+
+    deinit {
+        _ = try? Self.run(["umount", path])
+    }
+}
