@@ -1,0 +1,44 @@
+import Foundation
+
+/// The `demo` example serving FastCGI on a socket in `directory`, with nginx in front.
+final class DemoServer {
+    let child: ChildProcess
+    let nginx: Nginx
+    let sessions: String
+
+    init(in directory: TemporaryDirectory, arguments: [String] = []) throws {
+        let socket = directory.file("demo.sock")
+        sessions = directory.file("sessions")
+        child = try ChildProcess(TestEnvironment.executable("demo"),
+                                 ["--listen", "unix:\(socket)", "--socket-mode", "666", "--sessions", sessions] + arguments,
+                                 in: directory, name: "demo")
+        let child = child
+        guard waitUntil({ child.errorOutput.contains("listening on") }) else {
+            throw TestFailure("demo did not start: \(child.errorOutput)")
+        }
+        nginx = try Nginx(upstream: "unix:\(socket)", in: directory)
+    }
+
+    /// The session files' names.
+    var sessionFiles: [String] { ((try? FileManager.default.contentsOfDirectory(atPath: sessions)) ?? []).sorted() }
+
+    func request(_ path: String, method: String = "GET", cookie: String? = nil, form: String? = nil) throws -> HTTPResponse {
+        var headers: [(String, String)] = []
+        if let cookie { headers.append(("Cookie", cookie)) }
+        if form != nil { headers.append(("Content-Type", "application/x-www-form-urlencoded")) }
+        return try nginx.request(path, method: method, headers: headers, body: Array((form ?? "").utf8))
+    }
+}
+
+extension HTTPResponse {
+    /// `name=value` of the session cookie this response sets, if any.
+    var sessionCookie: String? {
+        values("Set-Cookie").first { $0.hasPrefix("_obs=") }.map { String($0.prefix { $0 != ";" }) }
+    }
+
+    /// The CSRF token in the demo's page.
+    var csrfToken: String? {
+        guard let range = text.range(of: "name=csrf value=\"") else { return nil }
+        return String(text[range.upperBound...].prefix { $0 != "\"" })
+    }
+}
