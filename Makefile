@@ -4,7 +4,7 @@
 SWIFT ?= swift
 # Debian packages the tests start for real; bench adds wrk and the peers' own.
 TEST_PACKAGES := libfcgi-dev libfcgi-bin nginx-light curl systemd
-BENCH_PACKAGES := $(TEST_PACKAGES) wrk gcc
+BENCH_PACKAGES := $(TEST_PACKAGES) wrk gcc php8.2-fpm python3
 DEMO_PORT ?= 8080
 
 .PHONY: all build test demo bench deps bench-deps clean
@@ -24,11 +24,11 @@ test: build
 	OBSESSION_BIN_DIR=$$($(SWIFT) build --show-bin-path) $(SWIFT) test
 
 demo: build
-	@bash Examples/run-demo.sh $$($(SWIFT) build --show-bin-path)/hello $(DEMO_PORT)
+	@bash Examples/run-demo.sh $$($(SWIFT) build --show-bin-path)/demo $(DEMO_PORT) --cookie-secure off
 
 bench: bench-deps
 	$(SWIFT) build -c release
-	@bash Benchmarks/run.sh $$($(SWIFT) build -c release --show-bin-path)
+	@python3 Benchmarks/bench.py $$($(SWIFT) build -c release --show-bin-path)
 
 clean:
 	rm -rf .build Benchmarks/bin

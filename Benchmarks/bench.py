@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""`make bench`: our programs beside a bare C libfcgi responder and PHP-FPM, behind one nginx,
+driven by wrk in one run. Every figure is a ratio against the bare responder measured in the
+same run: the machine is shared and noisy.
+
+Two figures per target: requests/s, and the responder's own CPU time per request (user +
+system, from /proc), which the other programs on the machine disturb far less.
+
+usage: bench.py BIN_DIR   (environment: BENCH_SECONDS, CONNECTIONS, WORKERS, ROUNDS, SESSIONS)
+"""
+import http.client, os, random, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
+
+BIN = sys.argv[1]
+HERE = os.path.dirname(os.path.abspath(__file__))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
+CONNECTIONS = int(os.environ.get("CONNECTIONS", "16"))
+WORKERS = int(os.environ.get("WORKERS", "2"))
+ROUNDS = int(os.environ.get("ROUNDS", "3"))
+SESSIONS = int(os.environ.get("SESSIONS", "1000"))
+HZ = os.sysconf("SC_CLK_TCK")
+
+run = tempfile.mkdtemp(prefix="obsession-bench.")
+os.chmod(run, 0o755)
+children = []
+
+
+def start(command, **kwargs):
+    child = subprocess.Popen(command, **kwargs)
+    children.append(child)
+    return child
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def cpu_ticks(pids):
+    total = 0
+    for pid in pids:
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except FileNotFoundError:
+            pass
+    return total
+
+
+def pool(pid):
+    """A process and its children (PHP-FPM's workers)."""
+    kids = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [pid] + [int(kid) for kid in kids]
+
+
+def make_sessions(port, path, cookie_name):
+    """Makes SESSIONS sessions by requests without a cookie; returns their cookies."""
+    cookies = []
+    connection = http.client.HTTPConnection("127.0.0.1", port)
+    for _ in range(SESSIONS):
+        connection.request("POST", path)
+        response = connection.getresponse()
+        response.read()
+        for header, value in response.getheaders():
+            if header.lower() == "set-cookie" and value.startswith(cookie_name + "="):
+                cookies.append(value.split(";")[0])
+    if len(cookies) != SESSIONS:
+        sys.exit(f"made {len(cookies)} sessions at {path}, wanted {SESSIONS}")
+    return cookies
+
+
+def wrk(url, script, method, cookies_file=None):
+    environment = dict(os.environ, METHOD=method)
+    if cookies_file:
+        environment["COOKIES_FILE"] = cookies_file
+    output = subprocess.run(["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "-s", script, url],
+                            capture_output=True, text=True, env=environment).stdout
+    if "Non-2xx" in output or "Socket errors" in output:
+        sys.exit(f"errors from {url}:\n{output}")
+    return int(next(line for line in output.splitlines() if "requests in" in line).split()[0])
+
+
+def main():
+    subprocess.run(["gcc", "-O2", "-o", f"{run}/bare_responder", f"{HERE}/bare_responder.c", "-lfcgi", "-lpthread"], check=True)
+    os.makedirs(f"{run}/sessions", mode=0o700)
+    os.makedirs(f"{run}/php-sessions", mode=0o733)
+    bare = start([f"{run}/bare_responder", f"{run}/bare.sock", str(WORKERS)])
+    hello = start([f"{BIN}/hello", "--listen", f"unix:{run}/hello.sock", "--socket-mode", "666", "--workers", str(WORKERS)],
+                  stderr=subprocess.DEVNULL)
+    demo = start([f"{BIN}/demo", "--listen", f"unix:{run}/demo.sock", "--socket-mode", "666", "--workers", str(WORKERS),
+                  "--sessions", f"{run}/sessions", "--cookie-name", "sid", "--cookie-secure", "off"], stderr=subprocess.DEVNULL)
+    with open(f"{run}/php-fpm.conf", "w") as conf:
+        conf.write(f"""[global]
+pid = {run}/php-fpm.pid
+error_log = {run}/php-fpm.log
+daemonize = no
+[bench]
+user = root
+listen = {run}/php.sock
+listen.mode = 0666
+pm = static
+pm.max_children = {WORKERS}
+php_admin_value[session.save_path] = {run}/php-sessions
+php_admin_value[session.name] = sid
+php_admin_value[session.gc_probability] = 0
+php_admin_value[opcache.enable] = 1
+""")
+    php = start(["php-fpm8.2", "-y", f"{run}/php-fpm.conf", "-R"])
+    port = free_port()
+    app = 'include /etc/nginx/fastcgi_params; fastcgi_param SCRIPT_NAME ""; fastcgi_param PATH_INFO $uri;'
+    with open(f"{run}/nginx.conf", "w") as conf:
+        conf.write(f"""worker_processes 1;
+daemon off;
+pid {run}/nginx.pid;
+error_log {run}/nginx-error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {run}/body;
+  fastcgi_temp_path {run}/fastcgi;
+  server {{
+    listen 127.0.0.1:{port};
+    location = /bare {{ include /etc/nginx/fastcgi_params; fastcgi_pass unix:{run}/bare.sock; }}
+    location = /hello {{ rewrite ^ / break; {app} fastcgi_pass unix:{run}/hello.sock; }}
+    location /demo/ {{ rewrite ^/demo(/.*)$ $1 break; {app} fastcgi_pass unix:{run}/demo.sock; }}
+    location = /php {{ include /etc/nginx/fastcgi_params; fastcgi_param SCRIPT_FILENAME {HERE}/counter.php; fastcgi_pass unix:{run}/php.sock; }}
+  }}
+}}
+""")
+    start(["nginx", "-c", f"{run}/nginx.conf", "-p", run])
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            for path in ["/bare", "/hello", "/demo/session.json", "/php"]:
+                connection = http.client.HTTPConnection("127.0.0.1", port)
+                connection.request("GET", path)
+                assert connection.getresponse().status == 200
+            break
+        except (OSError, AssertionError):
+            time.sleep(0.1)
+    for name, path in [("demo", "/demo/incr?key=n"), ("php", "/php")]:
+        with open(f"{run}/{name}-cookies", "w") as cookies:
+            cookies.write("\n".join(make_sessions(port, path, "sid")) + "\n")
+    random_cookie, no_cookie = f"{HERE}/random_cookie.lua", f"{HERE}/no_cookie.lua"
+    targets = [
+        ("bare", "bare C responder, GET", base + "/bare", no_cookie, "GET", None, lambda: [bare.pid]),
+        ("hello", "hello, GET /", base + "/hello", no_cookie, "GET", None, lambda: [hello.pid]),
+        ("incr", "demo POST /incr, existing", base + "/demo/incr?key=n", random_cookie, "POST", f"{run}/demo-cookies", lambda: [demo.pid]),
+        ("read", "demo GET /session.json", base + "/demo/session.json", random_cookie, "GET", f"{run}/demo-cookies", lambda: [demo.pid]),
+        ("new", "demo POST /incr, new", base + "/demo/incr?key=n", no_cookie, "POST", None, lambda: [demo.pid]),
+        ("php", "PHP-FPM counter, existing", base + "/php", random_cookie, "POST", f"{run}/php-cookies", lambda: pool(php.pid)),
+        ("php-new", "PHP-FPM counter, new", base + "/php", no_cookie, "POST", None, lambda: pool(php.pid)),
+    ]
+    requests = {name: 0 for name, *_ in targets}
+    ticks = {name: 0 for name, *_ in targets}
+    for _ in range(ROUNDS):
+        for name, _, url, script, method, cookies, pids in targets:
+            before = cpu_ticks(pids())
+            requests[name] += wrk(url, script, method, cookies)
+            ticks[name] += cpu_ticks(pids()) - before
+    elapsed = ROUNDS * SECONDS
+    rate = {name: requests[name] / elapsed for name in requests}
+    cpu = {name: ticks[name] / HZ / requests[name] * 1e6 for name in requests}
+    targets_of = {"hello": ">= 0.95", "incr": ">= 0.80", "read": ">= 0.90", "new": ">= 0.60"}
+    print(f"wrk: {CONNECTIONS} connections, {ROUNDS} rounds of {SECONDS} s per target, alternating; "
+          f"{WORKERS} workers each; {SESSIONS} existing sessions picked at random")
+    print(f"{'target':28} {'req/s':>8} {'/ bare':>7} {'CPU µs/req':>11} {'bare/ours':>9}  target")
+    for name, label, *_ in targets:
+        print(f"{label:28} {rate[name]:8.0f} {rate[name] / rate['bare']:7.2f} {cpu[name]:11.1f} "
+              f"{cpu['bare'] / cpu[name]:9.2f}  {targets_of.get(name, '')}")
+    print(f"demo /incr against PHP-FPM's counter: {rate['incr'] / rate['php']:.2f} x (target >= 2.5)")
+    print(classic_cgi(cookies_file=f"{run}/demo-cookies"))
+    check = subprocess.run(["curl", "-s", "-X", "POST", "-H", "Cookie: " + open(f"{run}/demo-cookies").readline().strip(),
+                            base + "/demo/incr?key=n"], capture_output=True, text=True).stdout.strip()
+    print(f"probe: one demo session's counter after the run: {check}")
+
+
+def classic_cgi(cookies_file, runs=200):
+    """Median wall time of one request per process start, as a web server runs a CGI program."""
+    cookie = open(cookies_file).readline().strip()
+    base_environment = {"GATEWAY_INTERFACE": "CGI/1.1", "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1"}
+    cases = [
+        ("hello, GET /", f"{BIN}/hello", dict(base_environment, REQUEST_METHOD="GET", PATH_INFO="/")),
+        ("demo POST /incr, existing session", f"{BIN}/demo",
+         dict(base_environment, REQUEST_METHOD="POST", PATH_INFO="/incr", QUERY_STRING="key=n", CONTENT_LENGTH="0",
+              HTTP_COOKIE=cookie)),
+    ]
+    lines = [f"classic CGI, one request per process, median of {runs} runs:"]
+    for label, program, environment in cases:
+        arguments = [program] + (["--sessions", f"{run}/sessions", "--cookie-name", "sid"] if program.endswith("demo") else [])
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            result = subprocess.run(arguments, env=environment, stdin=subprocess.DEVNULL, capture_output=True)
+            times.append(time.perf_counter() - started)
+            if not result.stdout.startswith(b"Status: 200"):
+                sys.exit(f"{label}: {result.stdout[:200]!r} {result.stderr[:200]!r}")
+        lines.append(f"  {label:36} {statistics.median(times) * 1000:6.2f} ms" + ("   (target <= 4 ms)" if "demo" in label else ""))
+    return "\n".join(lines)
+
+
+try:
+    main()
+finally:
+    for child in children:
+        child.send_signal(signal.SIGTERM)
+    time.sleep(1)
+    for child in children:
+        child.kill()
+    shutil.rmtree(run, ignore_errors=True)
