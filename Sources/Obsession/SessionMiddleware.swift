@@ -59,7 +59,20 @@ public struct SessionMiddleware<Application: Responder>: Responder {
 }
 
 extension SessionMiddleware where Application == ClosureResponder {
-    /// Wraps a handler closure.
+    /// Wraps a handler function, the options after it, as the seed writes it.
+    ///
+    /// ```swift
+    /// func application(request: Request, response: Response) throws { … }
+    /// let app = SessionMiddleware(application, backend: FileBackend(directory: "/tmp/session-store"))
+    /// ```
+    public init(_ handler: @escaping @Sendable (Request, Response) throws -> Void,
+                idPersister: CookieIdPersistence = CookieIdPersistence(), backend: any SessionBackend = FileBackend(),
+                idleTimeout: Int? = nil, absoluteTimeout: Int? = nil, clock: any SessionClock = SystemClock()) {
+        self.init(ClosureResponder(handler), idPersister: idPersister, backend: backend, idleTimeout: idleTimeout,
+                  absoluteTimeout: absoluteTimeout, clock: clock)
+    }
+
+    /// Wraps a handler closure written after the options.
     ///
     /// ```swift
     /// let app = SessionMiddleware { request, response in
@@ -67,6 +80,7 @@ extension SessionMiddleware where Application == ClosureResponder {
     ///     session["seen"] = true
     /// }
     /// ```
+    @_disfavoredOverload
     public init(idPersister: CookieIdPersistence = CookieIdPersistence(), backend: any SessionBackend = FileBackend(),
                 idleTimeout: Int? = nil, absoluteTimeout: Int? = nil, clock: any SessionClock = SystemClock(),
                 _ handler: @escaping @Sendable (Request, Response) throws -> Void) {

@@ -1,4 +1,4 @@
-import FastCGI
+import Obsession
 import Testing
 
 /// The README's snippets, compiled here so that they stay true; the behaviour they show is
@@ -27,6 +27,38 @@ import Testing
         configuration.maxBodySize = 1 << 20
         configuration.trustForwardedProto = false
         try FastCGIServer(configuration: configuration).run(upload)
+    }
+
+    struct Cart: Codable { var items: [String] }
+
+    static func application(request: Request, response: Response) throws {
+        let someId = SessionID.random()
+        let session = try request.session()
+        session["foo"] = "bar"
+        session["bar"] = [1, 2, 3]
+        session["bar"]?.append(4)
+        try session.set(Cart(items: ["tea"]), forKey: "cart")
+        let cart = try session.get(Cart.self, forKey: "cart")
+        try session.save()
+        _ = session.id
+        try session.cycle()
+        try session.load(id: someId)
+        try session.delete()
+        session.flash("Saved.")
+        _ = session.isValidCSRFToken(try request.form().fields["csrf"])
+        _ = cart
+    }
+
+    static func sessionSnippets() {
+        FastCGIServer.main { _ in SessionMiddleware(application) }
+    }
+
+    static func everyOption() -> some Responder {
+        SessionMiddleware(application,
+            idPersister: CookieIdPersistence(cookieName: "mysession", maxAge: 86400, path: "/my-site",
+                                             domain: "mysite.example.org", secure: true),
+            backend: FileBackend(directory: "/tmp/session-store", prefix: "session_"),
+            idleTimeout: 3600, absoluteTimeout: 86400)
     }
 
     @Test func configurationSnippetBuildsWhatItSays() {
