@@ -1,6 +1,8 @@
 // demo: the session demo site that `make demo` serves.
 //
 //     demo --listen unix:/tmp/demo.sock [--sessions DIR] [--cookie-name NAME] [--cookie-secure on|off]
+//          [--locking merge|exclusive] [--idle-timeout SECONDS] [--absolute-timeout SECONDS]
+//          [--fan-out 0|1|2] [--durability page-cache|fsync]
 //
 //     GET  /              visit counter, the logged-in user, a login form, a logout button, the flash
 //     POST /login         form fields user and csrf: new session id, user stored, flash, 303 to /
@@ -95,12 +97,35 @@ func escapeHTML(_ text: String) -> String {
     return escaped
 }
 
-FastCGIServer.main(programFlags: ["--sessions", "--cookie-name", "--cookie-secure"]) { options in
-    let secure = options.programValues["--cookie-secure"] ?? "on"
-    guard secure == "on" || secure == "off" else {
-        throw ServerError(.invalidArgument, "--cookie-secure wants on or off, not \(secure)")
+/// The value of a numeric flag, or nil when it is absent.
+func number(_ options: ServerOptions, _ flag: String, in range: ClosedRange<Int>) throws -> Int? {
+    guard let text = options.programValues[flag] else { return nil }
+    guard let value = Int(text), range.contains(value) else {
+        throw ServerError(.invalidArgument, "\(flag) wants a number from \(range.lowerBound) to \(range.upperBound), not \(text)")
     }
-    let cookie = CookieIdPersistence(cookieName: options.programValues["--cookie-name"] ?? "_obs", secure: secure == "on")
-    return SessionMiddleware(ClosureResponder(route), idPersister: cookie,
-                             backend: FileBackend(directory: options.programValues["--sessions"]))
+    return value
+}
+
+/// The value of a flag that takes one of a few words.
+func choice(_ options: ServerOptions, _ flag: String, _ words: [String]) throws -> String {
+    let value = options.programValues[flag] ?? words[0]
+    guard words.contains(value) else {
+        throw ServerError(.invalidArgument, "\(flag) wants \(words.joined(separator: " or ")), not \(value)")
+    }
+    return value
+}
+
+FastCGIServer.main(programFlags: ["--sessions", "--cookie-name", "--cookie-secure", "--locking", "--idle-timeout",
+                                  "--absolute-timeout", "--fan-out", "--durability"]) { options in
+    let secure = try choice(options, "--cookie-secure", ["on", "off"]) == "on"
+    let locking: FileBackend.Locking = try choice(options, "--locking", ["merge", "exclusive"]) == "merge"
+        ? .merge : .exclusive(timeout: 10)
+    let durability: FileBackend.Durability = try choice(options, "--durability", ["page-cache", "fsync"]) == "fsync"
+        ? .fsync : .pageCache
+    let backend = FileBackend(directory: options.programValues["--sessions"], locking: locking, durability: durability,
+                              fanOut: try number(options, "--fan-out", in: 0...2) ?? 0)
+    let cookie = CookieIdPersistence(cookieName: options.programValues["--cookie-name"] ?? "_obs", secure: secure)
+    return SessionMiddleware(ClosureResponder(route), idPersister: cookie, backend: backend,
+                             idleTimeout: try number(options, "--idle-timeout", in: 1...(10 * 365 * 86400)),
+                             absoluteTimeout: try number(options, "--absolute-timeout", in: 1...(10 * 365 * 86400)))
 }

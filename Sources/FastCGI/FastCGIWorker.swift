@@ -33,10 +33,10 @@ struct FastCGIWorker: Sendable {
         while !shutdown.isTriggered {
             // A kept-alive connection (fastcgi_keep_conn) blocks libfcgi until its next
             // request: wait for that beside the shutdown pipe.
-            if request.pointee.ipcFd >= 0, !shutdown.wait(readable: request.pointee.ipcFd) { break }
+            if request.pointee.ipcFd >= 0, !waitIdly(for: request.pointee.ipcFd) { break }
             let status = FCGX_Accept_r(request)
             if status == -EAGAIN || status == -EWOULDBLOCK {
-                if !shutdown.wait(readable: listenDescriptor) { break }
+                if !waitIdly(for: listenDescriptor) { break }
                 continue
             }
             if status == -EINTR { continue }
@@ -48,6 +48,18 @@ struct FastCGIWorker: Sendable {
             RequestCycle(transport: transport, parameters: transport.parameters(), configuration: configuration, isCGI: false)
                 .run(responder)
             FCGX_Finish_r(request)
+        }
+    }
+
+    /// Waits until `descriptor` is readable, giving the responder its idle call every second
+    /// spent waiting; false once shutdown began.
+    private func waitIdly(for descriptor: Int32) -> Bool {
+        while true {
+            switch shutdown.wait(readable: descriptor, milliseconds: 1000) {
+            case .readable: return true
+            case .shutdown: return false
+            case .timedOut: responder.idle()
+            }
         }
     }
 }

@@ -13,6 +13,14 @@ public protocol Responder: Sendable {
     /// Answers one request. A thrown error answers 500 (or the status of an
     /// ``HTTPStatusError``) if the headers have not left, and is logged.
     func respond(to request: Request, with response: Response) throws
+
+    /// Called on a worker thread that has waited a second without a request: a place for
+    /// bounded housekeeping, such as removing expired sessions. The default does nothing.
+    func idle()
+}
+
+extension Responder {
+    public func idle() {}
 }
 
 /// A closure as a ``Responder``.

@@ -141,8 +141,12 @@ public struct FastCGIServer: Sendable {
     }
 }
 
-/// Writes one line about the server's life (start, stop) to stderr.
-func logLine(_ message: String) {
+/// Writes one line about the server's life (start, stop, housekeeping) to stderr.
+///
+/// ```swift
+/// logLine("session garbage collection removed 12 files")
+/// ```
+public func logLine(_ message: String) {
     var line = "obsession[\(getpid())]: \(message)\n"
     line.withUTF8 { _ = writeAll(STDERR_FILENO, UnsafeRawBufferPointer($0)) }
 }

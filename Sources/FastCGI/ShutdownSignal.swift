@@ -67,18 +67,22 @@ struct ShutdownSignal: ~Copyable {
         /// Whether shutdown has begun, as the main thread marked it on waking.
         var isTriggered: Bool { shutdownTriggered.load(ordering: .relaxed) }
 
-        /// Waits until `other` is readable; false if shutdown began first.
-        func wait(readable other: Int32) -> Bool {
+        /// How a wait ended.
+        enum WaitResult { case readable, shutdown, timedOut }
+
+        /// Waits until `other` is readable, shutdown begins, or `milliseconds` pass.
+        func wait(readable other: Int32, milliseconds: Int32) -> WaitResult {
             var descriptors = [
                 pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: other, events: Int16(POLLIN), revents: 0),
             ]
-            while poll(&descriptors, 2, -1) < 0, errno == EINTR {}
-            guard descriptors[0].revents == 0 else {
+            var ready: Int32
+            repeat { ready = poll(&descriptors, 2, milliseconds) } while ready < 0 && errno == EINTR
+            if descriptors[0].revents != 0 {
                 shutdownTriggered.store(true, ordering: .relaxed)
-                return false
+                return .shutdown
             }
-            return true
+            return ready == 0 ? .timedOut : .readable
         }
     }
 }

@@ -3,21 +3,52 @@ import Synchronization
 
 /// Sessions in files, one per session, in a directory only this user can enter.
 ///
-/// Each file is a checksummed record (see `SessionRecord`) rewritten in place under an
-/// exclusive `flock`: about the cost of one small write, where replacing the file by rename
-/// costs 30–50 times more. A record cut short by a crash fails its checksum and reads as
-/// missing. The directory is made 0700 and files 0600 whatever the umask; files are opened
-/// with `O_NOFOLLOW`, and a file another user owns is refused. When the disk is full the
-/// space is claimed before the old record is touched, so a failed save leaves it intact.
+/// Each file is a checksummed record (see `SessionRecord`) rewritten in place under an exclusive
+/// `flock`: about the cost of one small write, where replacing the file by rename costs 30–50
+/// times more. A record cut short by a crash fails its checksum and reads as missing, never as
+/// garbage. The directory is made 0700 and files 0600 whatever the umask; files are opened with
+/// `O_NOFOLLOW`, and a file another user owns is refused. A save claims its disk space before it
+/// touches the old record, so a full disk leaves the old session intact.
+///
+/// Concurrent requests of one session lose no update: a save re-reads the stored session under
+/// the lock and applies only the keys its request changed (``Locking/merge``), and a session that
+/// another request deleted or cycled meanwhile is not brought back. ``Locking/exclusive(timeout:)``
+/// serialises whole requests of a session instead.
 ///
 /// ```swift
-/// let backend = FileBackend(directory: "/var/lib/app/sessions", prefix: "session_")
+/// let backend = FileBackend(directory: "/var/lib/app/sessions", prefix: "session_",
+///                           locking: .exclusive(timeout: 5), durability: .fsync, fanOut: 2)
 /// ```
 public final class FileBackend: SessionBackend {
+    /// How concurrent requests of one session are kept from losing each other's changes.
+    public enum Locking: Sendable, Equatable {
+        /// Requests run side by side; each save re-reads under a short lock and applies only the
+        /// keys its request changed or removed. Two requests changing different keys both win.
+        case merge
+        /// A request holds the session from its first access to its end; others wait up to
+        /// `timeout` seconds, then get 503 and write nothing. Serialises read-modify-write of one key.
+        case exclusive(timeout: Double)
+    }
+
+    /// What a save waits for.
+    public enum Durability: Sendable, Equatable {
+        /// The page cache: survives the process dying, not the machine losing power.
+        case pageCache
+        /// `fdatasync` before the save returns: survives power loss, at the price `make bench` shows.
+        case fsync
+    }
+
     /// The directory holding the session files.
     public let directory: String
     /// What every session file's name starts with, before the id.
     public let prefix: String
+    /// How concurrent requests of one session are reconciled.
+    public let locking: Locking
+    /// What a save waits for.
+    public let durability: Durability
+    /// Levels of subdirectories named by the id's first characters (0, 1 or 2), so that a million
+    /// sessions do not share one directory (PHP's `N;path`).
+    public let fanOut: Int
     private let clock: any SessionClock
     private let directoryReady = Atomic<Bool>(false)
     /// The most data one session may hold.
@@ -29,9 +60,13 @@ public final class FileBackend: SessionBackend {
     /// ```swift
     /// let backend = FileBackend(directory: "/tmp/session-store", prefix: "session_")
     /// ```
-    public init(directory: String? = nil, prefix: String = "s_", clock: any SessionClock = SystemClock()) {
+    public init(directory: String? = nil, prefix: String = "s_", locking: Locking = .merge,
+                durability: Durability = .pageCache, fanOut: Int = 0, clock: any SessionClock = SystemClock()) {
         self.directory = directory ?? Self.defaultDirectory()
         self.prefix = prefix
+        self.locking = locking
+        self.durability = durability
+        self.fanOut = min(max(fanOut, 0), 2)
         self.clock = clock
     }
 
@@ -44,61 +79,42 @@ public final class FileBackend: SessionBackend {
     public func load(_ id: SessionID) throws -> StoredSession? {
         try prepareDirectory()
         let path = self.path(of: id)
-        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        if descriptor < 0 {
-            if errno == ENOENT { return nil }
-            if errno == ELOOP { throw SessionError.unreadable("\(path) is a symbolic link") }
-            throw SessionError.backendFailed("cannot open \(path): \(errnoText())")
-        }
-        defer { close(descriptor) }
-        let status = try ownStatus(descriptor, path)
-        var record = try readAll(descriptor, size: Int(status.st_size), path)
-        if SessionRecord.decode(record) == nil {
-            // A writer may be between its write and its truncate: look again under its lock.
-            flock(descriptor, LOCK_SH)
-            defer { flock(descriptor, LOCK_UN) }
-            var current = stat()
-            fstat(descriptor, &current)
-            record = try readAll(descriptor, size: Int(current.st_size), path)
-        }
-        guard let (data, createdAt) = SessionRecord.decode(record) else {
+        guard let file = try SessionFile(opening: path, writable: false) else { return nil }
+        defer { file.close() }
+        if let stored = try file.read(lockedRead: false) { return stored }
+        // A writer may be between its write and its truncate: look again under its lock.
+        guard let stored = try file.read(lockedRead: true) else {
             throw SessionError.unreadable("\(path) is not an intact session record")
         }
-        return StoredSession(data: data, createdAt: createdAt, modifiedAt: status.st_mtim.tv_sec)
+        return stored
     }
 
     public func save(_ id: SessionID, data: [UInt8]) throws {
-        guard data.count <= Self.maxDataSize else {
-            throw SessionError.backendFailed("session \(id.text.prefix(8))… holds \(data.count) bytes, over the limit of \(Self.maxDataSize)")
-        }
+        try update(id) { _ in data }
+    }
+
+    public func update(_ id: SessionID, _ merge: (StoredSession?) throws -> [UInt8]?) throws {
         try prepareDirectory()
         let path = self.path(of: id)
-        let descriptor = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            if errno == ELOOP { throw SessionError.unreadable("\(path) is a symbolic link") }
-            throw SessionError.backendFailed("cannot open \(path) for writing: \(errnoText())")
+        while true {
+            if let file = try SessionFile(opening: path, writable: true) {
+                defer { file.close() }
+                try file.lock()
+                // Deleted between our open and our lock: it is gone, as the deleter wanted.
+                let current = try file.isUnlinked() ? nil : ((try? file.read(lockedRead: false)) ?? nil)
+                guard let data = try merge(current) else { return }
+                try file.write(data: data, createdAt: current?.createdAt ?? clock.now, modifiedAt: clock.now,
+                               durability: durability)
+                return
+            }
+            guard let data = try merge(nil) else { return }
+            guard let file = try SessionFile(creating: path, makeParents: fanOut > 0) else { continue }
+            defer { file.close() }
+            try file.lock()
+            try file.write(data: data, createdAt: clock.now, modifiedAt: clock.now, durability: durability)
+            if durability == .fsync { syncDirectory(of: path) }
+            return
         }
-        defer { close(descriptor) }
-        var status = try ownStatus(descriptor, path)
-        guard flock(descriptor, LOCK_EX) == 0 else { throw SessionError.backendFailed("cannot lock \(path): \(errnoText())") }
-        defer { flock(descriptor, LOCK_UN) }
-        fstat(descriptor, &status)
-        let now = clock.now
-        var header = [UInt8](repeating: 0, count: 16)
-        let headerRead = status.st_size >= 16 ? pread(descriptor, &header, 16, 0) : 0
-        let createdAt = headerRead == 16 ? SessionRecord.createdAt(inHeader: header) ?? now : now
-        let record = SessionRecord.encode(data: data, createdAt: createdAt)
-        if record.count > Int(status.st_size) {
-            let result = posix_fallocate(descriptor, 0, off_t(record.count))
-            guard result == 0 else { throw SessionError.backendFailed("cannot grow \(path): \(errnoText(result))") }
-        }
-        let written = record.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
-        guard written == record.count else { throw SessionError.backendFailed("cannot write \(path): \(errnoText())") }
-        if record.count < Int(status.st_size), ftruncate(descriptor, off_t(record.count)) != 0 {
-            throw SessionError.backendFailed("cannot truncate \(path): \(errnoText())")
-        }
-        var times = [timespec(tv_sec: now, tv_nsec: 0), timespec(tv_sec: now, tv_nsec: 0)]
-        futimens(descriptor, &times)
     }
 
     public func delete(_ id: SessionID) throws {
@@ -117,71 +133,162 @@ public final class FileBackend: SessionBackend {
         }
     }
 
-    public func keys() throws -> [SessionID] {
-        guard let stream = opendir(directory) else {
-            if errno == ENOENT { return [] }
-            throw SessionError.backendFailed("cannot list \(directory): \(errnoText())")
-        }
-        defer { closedir(stream) }
-        var ids: [SessionID] = []
-        while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if name.hasPrefix(prefix), let id = SessionID(validating: String(name.dropFirst(prefix.count))) { ids.append(id) }
-        }
-        return ids
-    }
-
     public func modifiedAt(_ id: SessionID) throws -> Int? {
         var status = stat()
         guard lstat(path(of: id), &status) == 0 else { return nil }
         return status.st_mtim.tv_sec
     }
 
-    private func path(of id: SessionID) -> String { "\(directory)/\(prefix)\(id.text)" }
+    public func lease(_ id: SessionID) throws -> (any SessionLease)? {
+        guard case .exclusive(let timeout) = locking else { return nil }
+        let path = self.path(of: id) + ".lock"
+        let descriptor = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw SessionError.backendFailed("cannot open the lock \(path): \(errnoText())") }
+        var waited = 0.0
+        var pause = 0.001
+        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK || errno == EINTR, waited < timeout else {
+                let cause = errno
+                close(descriptor)
+                if cause == EWOULDBLOCK || cause == EINTR { throw SessionError.lockTimeout(seconds: timeout) }
+                throw SessionError.backendFailed("cannot lock \(path): \(errnoText(cause))")
+            }
+            usleep(UInt32(pause * 1_000_000))
+            waited += pause
+            pause = min(pause * 2, 0.02)
+        }
+        return FileLease(descriptor: descriptor)
+    }
+
+    public func keys() throws -> [SessionID] {
+        var ids: [SessionID] = []
+        try forEachFile { name, _ in
+            if let id = sessionID(inFileName: name) { ids.append(id) }
+            return true
+        }
+        return ids
+    }
+
+    /// Removes session files idle since before `time` and lock files whose session is gone, at
+    /// most `limit` files; a file a writer holds locked is left for a later pass.
+    ///
+    /// ```swift
+    /// let removed = try backend.collectGarbage(olderThan: SystemClock().now - 1440, limit: 10_000)
+    /// ```
+    public func collectGarbage(olderThan time: Int, limit: Int) throws -> Int {
+        var removed = 0
+        try forEachFile { name, parent in
+            let path = "\(parent)/\(name)"
+            if name.hasSuffix(".lock"), sessionID(inFileName: String(name.dropLast(5))) != nil {
+                var status = stat()
+                if lstat(String(path.dropLast(5)), &status) != 0, removeIfUnlocked(path, idleBefore: nil) { removed += 1 }
+            } else if sessionID(inFileName: name) != nil, removeIfUnlocked(path, idleBefore: time) {
+                removed += 1
+            }
+            return removed < limit
+        }
+        return removed
+    }
+
+    /// Unlinks `path` if no one holds its lock and (for a session) it is still idle since before
+    /// `idleBefore`, checked under the lock.
+    private func removeIfUnlocked(_ path: String, idleBefore: Int?) -> Bool {
+        if let idleBefore {
+            var status = stat()
+            guard lstat(path, &status) == 0, status.st_mtim.tv_sec < idleBefore else { return false }
+        }
+        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { return false }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, status.st_uid == geteuid() else { return false }
+        if let idleBefore, status.st_mtim.tv_sec >= idleBefore { return false }
+        return unlink(path) == 0
+    }
+
+    /// Calls `body` with each file name and its directory, through the fan-out levels, until it
+    /// returns false.
+    private func forEachFile(_ body: (String, String) throws -> Bool) throws {
+        func walk(_ path: String, depth: Int) throws -> Bool {
+            guard let stream = opendir(path) else {
+                if errno == ENOENT { return true }
+                throw SessionError.backendFailed("cannot list \(path): \(errnoText())")
+            }
+            defer { closedir(stream) }
+            while let entry = readdir(stream) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+                if name == "." || name == ".." { continue }
+                if depth < fanOut {
+                    if name.utf8.count == 1, try !walk("\(path)/\(name)", depth: depth + 1) { return false }
+                } else if name.hasPrefix(prefix), try !body(name, path) {
+                    return false
+                }
+            }
+            return true
+        }
+        _ = try walk(directory, depth: 0)
+    }
+
+    private func sessionID(inFileName name: String) -> SessionID? {
+        name.hasPrefix(prefix) ? SessionID(validating: String(name.dropFirst(prefix.count))) : nil
+    }
+
+    /// `directory/[c1/[c2/]]prefix<id>`; a `.` in the id names its level `_`.
+    func path(of id: SessionID) -> String {
+        var path = directory
+        for character in id.text.utf8.prefix(fanOut) {
+            path += "/" + (character == UInt8(ascii: ".") ? "_" : String(UnicodeScalar(character)))
+        }
+        return "\(path)/\(prefix)\(id.text)"
+    }
 
     /// Makes the directory 0700 on first use, and refuses one that is not ours or is a link.
     private func prepareDirectory() throws {
         if directoryReady.load(ordering: .acquiring) { return }
-        if mkdir(directory, 0o700) != 0, errno != EEXIST {
-            throw SessionError.backendFailed("cannot make the session directory \(directory): \(errnoText())")
-        }
-        var status = stat()
-        guard lstat(directory, &status) == 0 else { throw SessionError.backendFailed("cannot read \(directory): \(errnoText())") }
-        guard status.st_mode & S_IFMT == S_IFDIR else {
-            throw SessionError.backendFailed("the session directory \(directory) is not a directory (a symbolic link?)")
-        }
-        guard status.st_uid == geteuid() else {
-            throw SessionError.backendFailed("the session directory \(directory) belongs to another user (uid \(status.st_uid))")
-        }
-        if status.st_mode & 0o777 != 0o700, chmod(directory, 0o700) != 0 {
-            throw SessionError.backendFailed("cannot make \(directory) private (0700): \(errnoText())")
-        }
+        try makePrivateDirectory(directory)
         directoryReady.store(true, ordering: .releasing)
     }
 
-    private func ownStatus(_ descriptor: Int32, _ path: String) throws -> stat {
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else { throw SessionError.backendFailed("cannot read \(path): \(errnoText())") }
-        guard status.st_uid == geteuid() else { throw SessionError.unreadable("\(path) belongs to another user (uid \(status.st_uid))") }
-        guard status.st_mode & S_IFMT == S_IFREG else { throw SessionError.unreadable("\(path) is not a regular file") }
-        return status
+    private func syncDirectory(of path: String) {
+        let parent = String(path[..<path.lastIndex(of: "/")!])
+        let descriptor = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { return }
+        fsync(descriptor)
+        close(descriptor)
+    }
+}
+
+/// An exclusive `flock` on a session's lock file, held until `end()`.
+final class FileLease: SessionLease {
+    private var descriptor: Int32
+
+    init(descriptor: Int32) { self.descriptor = descriptor }
+
+    func end() {
+        guard descriptor >= 0 else { return }
+        close(descriptor)
+        descriptor = -1
     }
 
-    /// The file's bytes; a file larger than any record we write (1 MiB of data) is unreadable.
-    private func readAll(_ descriptor: Int32, size: Int, _ path: String) throws -> [UInt8] {
-        guard size <= Self.maxDataSize + SessionRecord.headerSize else {
-            throw SessionError.unreadable("\(path) is \(size) bytes, larger than any session record")
-        }
-        var bytes = [UInt8](repeating: 0, count: size)
-        var offset = 0
-        while offset < size {
-            let count = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress! + offset, size - offset, off_t(offset)) }
-            if count < 0, errno == EINTR { continue }
-            guard count >= 0 else { throw SessionError.backendFailed("cannot read \(path): \(errnoText())") }
-            if count == 0 { break }
-            offset += count
-        }
-        return offset == size ? bytes : Array(bytes[..<offset])
+    deinit { end() }
+}
+
+/// Makes `path` a directory of ours with mode 0700, or checks that it is one.
+func makePrivateDirectory(_ path: String) throws {
+    if mkdir(path, 0o700) != 0, errno != EEXIST {
+        throw SessionError.backendFailed("cannot make the session directory \(path): \(errnoText())")
+    }
+    var status = stat()
+    guard lstat(path, &status) == 0 else { throw SessionError.backendFailed("cannot read \(path): \(errnoText())") }
+    guard status.st_mode & S_IFMT == S_IFDIR else {
+        throw SessionError.backendFailed("the session directory \(path) is not a directory (a symbolic link?)")
+    }
+    guard status.st_uid == geteuid() else {
+        throw SessionError.backendFailed("the session directory \(path) belongs to another user (uid \(status.st_uid))")
+    }
+    if status.st_mode & 0o777 != 0o700, chmod(path, 0o700) != 0 {
+        throw SessionError.backendFailed("cannot make \(path) private (0700): \(errnoText())")
     }
 }
 

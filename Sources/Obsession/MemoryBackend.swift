@@ -20,6 +20,13 @@ public final class MemoryBackend: SessionBackend {
             tick += 1
             return tick
         }
+
+        /// Drops the least recently used session while there are more than `size`.
+        mutating func evict(beyond size: Int) {
+            while entries.count > size, let oldest = entries.min(by: { $0.value.lastUse < $1.value.lastUse })?.key {
+                entries[oldest] = nil
+            }
+        }
     }
 
     /// The most sessions kept.
@@ -51,9 +58,17 @@ public final class MemoryBackend: SessionBackend {
         state.withLock { state in
             let created = state.entries[id]?.stored.createdAt ?? now
             state.entries[id] = Entry(stored: StoredSession(data: data, createdAt: created, modifiedAt: now), lastUse: state.use())
-            if state.entries.count > size, let oldest = state.entries.min(by: { $0.value.lastUse < $1.value.lastUse })?.key {
-                state.entries[oldest] = nil
-            }
+            state.evict(beyond: size)
+        }
+    }
+
+    public func update(_ id: SessionID, _ merge: (StoredSession?) throws -> [UInt8]?) throws {
+        let now = clock.now
+        try state.withLock { state in
+            guard let data = try merge(state.entries[id]?.stored) else { return }
+            let created = state.entries[id]?.stored.createdAt ?? now
+            state.entries[id] = Entry(stored: StoredSession(data: data, createdAt: created, modifiedAt: now), lastUse: state.use())
+            state.evict(beyond: size)
         }
     }
 

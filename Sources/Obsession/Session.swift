@@ -15,8 +15,17 @@ public final class Session: Sequence {
     private var clientID: SessionID?
     private var currentID: SessionID?
     private var data: [String: SessionValue] = [:]
+    /// Keys this request set (or changed inside) and removed since the last save: what a save
+    /// applies to the stored session, so concurrent requests changing other keys keep theirs.
+    private var changedKeys: Set<String> = []
+    private var removedKeys: Set<String> = []
     /// Whether the data differs from what is stored.
-    private(set) var changed = false
+    var changed: Bool { !changedKeys.isEmpty || !removedKeys.isEmpty }
+    /// Whether this request read the session from the backend: then a session missing at save
+    /// time was deleted or cycled by another request, and is not brought back.
+    private var cameFromBackend = false
+    /// The exclusive hold on the session, with `Locking.exclusive`.
+    private var lease: (any SessionLease)?
     /// Whether the client must be sent the session cookie (new id, cycled, loaded, refreshed).
     private var cookieDue = false
     /// Whether the stored session should be touched (rolling refresh).
@@ -33,9 +42,15 @@ public final class Session: Sequence {
     /// leaves this one empty (it gets a new id when saved); `log` hears why.
     func start(clientID id: SessionID?, log: (String) -> Void) throws {
         guard let id else { return }
-        let stored: StoredSession?
+        var stored: StoredSession?
         do {
             stored = try backend.load(id)
+            // Lock only a session that exists (no lock file for an id nobody issued), then read
+            // it again: another request may have changed it before we held the lock.
+            if stored != nil, let lease = try backend.lease(id) {
+                self.lease = lease
+                stored = try backend.load(id)
+            }
         } catch SessionError.unreadable(let reason) {
             log("session replaced by a fresh one: \(reason)")
             return
@@ -61,6 +76,7 @@ public final class Session: Sequence {
         }
         clientID = id
         currentID = id
+        cameFromBackend = true
         if let maxAge = settings.cookie.maxAge, now - stored.modifiedAt > maxAge / 8 {
             touchDue = true
             cookieDue = true
@@ -89,7 +105,13 @@ public final class Session: Sequence {
         get { data[key] }
         set {
             data[key] = newValue
-            changed = true
+            if newValue == nil {
+                removedKeys.insert(key)
+                changedKeys.remove(key)
+            } else {
+                changedKeys.insert(key)
+                removedKeys.remove(key)
+            }
         }
     }
 
@@ -100,8 +122,8 @@ public final class Session: Sequence {
     /// ```
     @discardableResult
     public func removeValue(forKey key: String) -> SessionValue? {
-        guard let old = data.removeValue(forKey: key) else { return nil }
-        changed = true
+        guard let old = data[key] else { return nil }
+        self[key] = nil
         return old
     }
 
@@ -123,24 +145,54 @@ public final class Session: Sequence {
 
     /// Saves the session now (it is also saved when the request ends, if changed and not empty).
     ///
+    /// The save applies this request's changes to the session as stored now, so a concurrent
+    /// request's changes to other keys survive; a session another request deleted or cycled
+    /// meanwhile stays gone.
+    ///
     /// ```swift
     /// session["step"] = 2
     /// try session.save()
     /// ```
     public func save() throws {
-        if data.isEmpty {
-            try forgetStored()
-            changed = false
+        if data.isEmpty && !cameFromBackend {
+            clearChanges()
             return
         }
         let id = self.id
-        try backend.save(id, data: JSON.encode(.object(data)))
-        changed = false
+        var vanished = false
+        try backend.update(id) { current in
+            guard let current else {
+                if cameFromBackend {
+                    vanished = true
+                    return nil
+                }
+                return JSON.encode(.object(data))
+            }
+            var merged = (try? JSON.decode(current.data))?.objectValue ?? [:]
+            for key in changedKeys { merged[key] = data[key] }
+            for key in removedKeys { merged[key] = nil }
+            data = merged
+            return JSON.encode(.object(merged))
+        }
+        clearChanges()
         touchDue = false
+        if vanished {
+            // Deleted or cycled by another request: its decision stands.
+            data = [:]
+            currentID = nil
+            cameFromBackend = false
+            return
+        }
+        cameFromBackend = true
         if id != clientID {
             cookieDue = true
             expireDue = false
         }
+    }
+
+    private func clearChanges() {
+        changedKeys = []
+        removedKeys = []
     }
 
     /// Gives the session a new id, keeping its data, and removes the old id from the backend.
@@ -155,8 +207,11 @@ public final class Session: Sequence {
         currentID = SessionID.random()
         if !data.isEmpty {
             try backend.save(currentID!, data: JSON.encode(.object(data)))
-            changed = false
+            clearChanges()
             cookieDue = true
+            cameFromBackend = true
+        } else {
+            cameFromBackend = false
         }
         if let old { try backend.delete(old) }
         touchDue = false
@@ -175,7 +230,8 @@ public final class Session: Sequence {
               case .object(let members) = try? JSON.decode(stored.data) else { throw SessionError.unknownId }
         data = members
         currentID = id
-        changed = false
+        clearChanges()
+        cameFromBackend = true
         cookieDue = id != clientID
     }
 
@@ -186,17 +242,20 @@ public final class Session: Sequence {
     /// ```
     public func delete() throws {
         data = [:]
-        changed = false
-        try forgetStored()
-    }
-
-    private func forgetStored() throws {
+        clearChanges()
         if let currentID { try backend.delete(currentID) }
         if clientID != nil || cookieDue { expireDue = true }
         currentID = nil
         clientID = nil
         cookieDue = false
         touchDue = false
+        cameFromBackend = false
+    }
+
+    /// Lets go of the exclusive hold, at the end of the request.
+    func end() {
+        lease?.end()
+        lease = nil
     }
 
     /// Saves what changed and sets or expires the cookie, while the headers can still change.

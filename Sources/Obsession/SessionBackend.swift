@@ -25,9 +25,42 @@ public protocol SessionBackend: Sendable {
     func touch(_ id: SessionID) throws
     /// Every stored id.
     func keys() throws -> [SessionID]
+    /// Replaces the stored data with what `merge` makes of the current session (nil if none is
+    /// stored), atomically with respect to other updates of the same session; when `merge`
+    /// returns nil, nothing is written. The default loads and saves, which is not atomic:
+    /// backends that can, override it.
+    func update(_ id: SessionID, _ merge: (StoredSession?) throws -> [UInt8]?) throws
+    /// Holds the session exclusively until the lease ends (at the end of the request), or nil for a
+    /// backend that does not lock. Throws ``SessionError/lockTimeout`` when it waited too long.
+    func lease(_ id: SessionID) throws -> (any SessionLease)?
+    /// Removes sessions idle since before `olderThan` (seconds since 1970), at most `limit` of
+    /// them, and returns how many went.
+    func collectGarbage(olderThan time: Int, limit: Int) throws -> Int
+}
+
+/// An exclusive hold on one session, from ``SessionBackend/lease(_:)``.
+///
+/// ```swift
+/// if let lease = try backend.lease(id) { defer { lease.end() } /* read, change, save */ }
+/// ```
+public protocol SessionLease: AnyObject {
+    /// Lets the session go.
+    func end()
 }
 
 extension SessionBackend {
+    public func update(_ id: SessionID, _ merge: (StoredSession?) throws -> [UInt8]?) throws {
+        if let data = try merge(try load(id)) { try save(id, data: data) }
+    }
+
+    public func lease(_ id: SessionID) throws -> (any SessionLease)? { nil }
+
+    public func collectGarbage(olderThan time: Int, limit: Int) throws -> Int {
+        let stale = try keys(olderThan: time).prefix(limit)
+        for id in stale { try delete(id) }
+        return stale.count
+    }
+
     /// When the session was last saved or touched, in seconds since 1970; nil if it is not stored.
     ///
     /// ```swift
@@ -73,9 +106,11 @@ public struct StoredSession: Sendable, Equatable {
 /// ```swift
 /// do { try session.load(id: id) } catch SessionError.unknownId { … }
 /// ```
-public enum SessionError: Error, Equatable, CustomStringConvertible {
+public enum SessionError: HTTPStatusError, Equatable, CustomStringConvertible {
     /// `load(id:)` was given an id the backend does not have, or one that is not an id.
     case unknownId
+    /// Another request held the session longer than the exclusive lock's timeout: 503.
+    case lockTimeout(seconds: Double)
     /// The stored session cannot be used (corrupt, foreign-owned, a symbolic link): the request
     /// gets a fresh session, and the cause is logged.
     case unreadable(String)
@@ -84,9 +119,15 @@ public enum SessionError: Error, Equatable, CustomStringConvertible {
     /// A value could not be turned into session data or back.
     case coding(String)
 
+    /// 503 for a lock that timed out (try again later), 500 for the rest.
+    public var status: Int {
+        if case .lockTimeout = self { 503 } else { 500 }
+    }
+
     public var description: String {
         switch self {
         case .unknownId: "no session has that id"
+        case .lockTimeout(let seconds): "another request held the session for more than \(seconds) s"
         case .unreadable(let reason): "unreadable session: \(reason)"
         case .backendFailed(let reason): "session backend failed: \(reason)"
         case .coding(let reason): "session data: \(reason)"

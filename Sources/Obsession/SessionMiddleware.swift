@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Gives every request a lazily loaded session, and saves it when the request ends.
 ///
 /// ```swift
@@ -46,6 +48,7 @@ public struct SessionMiddleware<Application: Responder>: Responder {
     public func respond(to request: Request, with response: Response) throws {
         let slot = SessionSlot(backend: backend, settings: settings, clientID: settings.cookie.id(in: request))
         request[SessionSlot.self] = slot
+        defer { slot.session?.end() }
         response.beforeHeaders { try slot.session?.commit(to: response) }
         try application.respond(to: request, with: response)
         if let session = slot.session {
@@ -55,6 +58,23 @@ public struct SessionMiddleware<Application: Responder>: Responder {
                 try session.commit(to: response)
             }
         }
+    }
+}
+
+extension SessionMiddleware {
+    /// Collects expired sessions when a worker is idle: at most one pass a minute per process,
+    /// at most 1,000 files a pass.
+    public func idle() {
+        let now = settings.clock.now
+        let last = settings.lastCollection.load(ordering: .relaxed)
+        guard now - last >= 60, settings.lastCollection.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged,
+              let idleTimeout = settings.idleTimeout else { return }
+        do {
+            _ = try backend.collectGarbage(olderThan: now - idleTimeout, limit: 1000)
+        } catch {
+            logLine("session garbage collection failed: \(error)")
+        }
+        application.idle()
     }
 }
 
@@ -90,11 +110,20 @@ extension SessionMiddleware where Application == ClosureResponder {
 }
 
 /// What every session of one middleware shares.
-struct SessionMiddlewareSettings: Sendable {
+final class SessionMiddlewareSettings: Sendable {
     let cookie: CookieIdPersistence
     let idleTimeout: Int?
     let absoluteTimeout: Int?
     let clock: any SessionClock
+    /// When idle workers last collected garbage, in seconds since 1970.
+    let lastCollection = Atomic<Int>(0)
+
+    init(cookie: CookieIdPersistence, idleTimeout: Int?, absoluteTimeout: Int?, clock: any SessionClock) {
+        self.cookie = cookie
+        self.idleTimeout = idleTimeout
+        self.absoluteTimeout = absoluteTimeout
+        self.clock = clock
+    }
 }
 
 /// The request's session, made on first use.

@@ -8,7 +8,9 @@
 ///            24  data
 ///
 /// A file whose magic, length or checksum does not match is not a session: a write cut short
-/// by a crash reads as missing, never as garbage.
+/// by a crash reads as missing, never as garbage. Bytes after the record are ignored: the file
+/// is rewritten in place and truncated afterwards, and a crash between the two leaves the old
+/// record's tail behind a whole new record.
 enum SessionRecord {
     static let headerSize = 24
     private static let magic: [UInt8] = Array("OBS1".utf8)
@@ -27,17 +29,18 @@ enum SessionRecord {
         return record
     }
 
-    /// The data and creation time, or nil if `record` is not a whole, intact record.
+    /// The data and creation time, or nil if `record` does not begin with a whole, intact record.
     static func decode(_ record: some RandomAccessCollection<UInt8>) -> (data: [UInt8], createdAt: Int)? {
         let bytes = Array(record)
         guard bytes.count >= headerSize, Array(bytes[0..<4]) == magic else { return nil }
         let length = Int(readLittleEndian(bytes, at: 4, bytes: 4))
-        guard bytes.count == headerSize + length else { return nil }
+        guard bytes.count >= headerSize + length else { return nil }
+        let data = bytes[headerSize..<(headerSize + length)]
         var hash = FNV1a()
         hash.add(bytes[4..<16])
-        hash.add(bytes[headerSize...])
+        hash.add(data)
         guard hash.value == readLittleEndian(bytes, at: 16, bytes: 8) else { return nil }
-        return (Array(bytes[headerSize...]), Int(Int64(bitPattern: readLittleEndian(bytes, at: 8, bytes: 8))))
+        return (Array(data), Int(Int64(bitPattern: readLittleEndian(bytes, at: 8, bytes: 8))))
     }
 
     /// The creation time in a record's header, if the header is one of ours.

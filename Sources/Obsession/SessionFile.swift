@@ -1,0 +1,108 @@
+import Glibc
+
+/// One open session file: the system calls of reading and rewriting a record in place.
+struct SessionFile {
+    let descriptor: Int32
+    let path: String
+
+    /// Opens an existing session file; nil if there is none.
+    init?(opening path: String, writable: Bool) throws {
+        let descriptor = open(path, (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            if errno == ENOENT || errno == ENOTDIR { return nil }
+            if errno == ELOOP { throw SessionError.unreadable("\(path) is a symbolic link") }
+            throw SessionError.backendFailed("cannot open \(path): \(errnoText())")
+        }
+        self.descriptor = descriptor
+        self.path = path
+    }
+
+    /// Creates a new session file (0600); nil if another request created it first.
+    init?(creating path: String, makeParents: Bool) throws {
+        var descriptor = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        if descriptor < 0, errno == ENOENT, makeParents {
+            var parent = ""
+            let levels = path.split(separator: "/", omittingEmptySubsequences: false).dropLast()
+            for (index, component) in levels.enumerated() {
+                parent += (index == 0 ? "" : "/") + component
+                if index >= levels.count - 2, !parent.isEmpty { try makePrivateDirectory(parent) }
+            }
+            descriptor = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        }
+        guard descriptor >= 0 else {
+            if errno == EEXIST { return nil }
+            throw SessionError.backendFailed("cannot create \(path): \(errnoText())")
+        }
+        self.descriptor = descriptor
+        self.path = path
+    }
+
+    func close() { Glibc.close(descriptor) }
+
+    func lock() throws {
+        while flock(descriptor, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw SessionError.backendFailed("cannot lock \(path): \(errnoText())") }
+        }
+    }
+
+    /// Whether the file was unlinked after we opened it (a delete or a cycle won the race).
+    func isUnlinked() throws -> Bool {
+        try status().st_nlink == 0
+    }
+
+    /// The file's status, after checking it is a regular file of ours.
+    func status() throws -> stat {
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw SessionError.backendFailed("cannot read \(path): \(errnoText())") }
+        guard status.st_uid == geteuid() else { throw SessionError.unreadable("\(path) belongs to another user (uid \(status.st_uid))") }
+        guard status.st_mode & S_IFMT == S_IFREG else { throw SessionError.unreadable("\(path) is not a regular file") }
+        return status
+    }
+
+    /// The stored session, or nil if the file does not hold an intact record. With `lockedRead`,
+    /// under a shared lock, so that no writer is half-way.
+    func read(lockedRead: Bool) throws -> StoredSession? {
+        if lockedRead { flock(descriptor, LOCK_SH) }
+        defer { if lockedRead { flock(descriptor, LOCK_UN) } }
+        let status = try self.status()
+        let size = Int(status.st_size)
+        guard size <= FileBackend.maxDataSize + SessionRecord.headerSize else {
+            throw SessionError.unreadable("\(path) is \(size) bytes, larger than any session record")
+        }
+        var bytes = [UInt8](repeating: 0, count: size)
+        var offset = 0
+        while offset < size {
+            let count = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress! + offset, size - offset, off_t(offset)) }
+            if count < 0, errno == EINTR { continue }
+            guard count >= 0 else { throw SessionError.backendFailed("cannot read \(path): \(errnoText())") }
+            if count == 0 { break }
+            offset += count
+        }
+        guard let (data, createdAt) = SessionRecord.decode(bytes[..<offset]) else { return nil }
+        return StoredSession(data: data, createdAt: createdAt, modifiedAt: status.st_mtim.tv_sec)
+    }
+
+    /// Rewrites the record in place: space first (so a full disk fails before the old record is
+    /// touched), then one write, then the truncation of a longer old record's tail.
+    func write(data: [UInt8], createdAt: Int, modifiedAt: Int, durability: FileBackend.Durability) throws {
+        guard data.count <= FileBackend.maxDataSize else {
+            throw SessionError.backendFailed("a session of \(data.count) bytes is over the limit of \(FileBackend.maxDataSize)")
+        }
+        let size = Int(try status().st_size)
+        let record = SessionRecord.encode(data: data, createdAt: createdAt)
+        if record.count > size {
+            let result = posix_fallocate(descriptor, 0, off_t(record.count))
+            guard result == 0 else { throw SessionError.backendFailed("cannot grow \(path): \(errnoText(result))") }
+        }
+        let written = record.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
+        guard written == record.count else { throw SessionError.backendFailed("cannot write \(path): \(errnoText())") }
+        if record.count < size, ftruncate(descriptor, off_t(record.count)) != 0 {
+            throw SessionError.backendFailed("cannot truncate \(path): \(errnoText())")
+        }
+        var times = [timespec(tv_sec: modifiedAt, tv_nsec: 0), timespec(tv_sec: modifiedAt, tv_nsec: 0)]
+        futimens(descriptor, &times)
+        if durability == .fsync, fdatasync(descriptor) != 0 {
+            throw SessionError.backendFailed("cannot sync \(path): \(errnoText())")
+        }
+    }
+}
