@@ -48,6 +48,16 @@ import Testing
         #expect(try FileManager.default.attributesOfItem(atPath: path(id))[.size] as? Int == SessionRecord.headerSize + 2)
     }
 
+    @Test func staleTailAfterAShorterRecordIsIgnored() throws {
+        // A crash between the in-place write and the truncate leaves the old record's tail.
+        let id = SessionID.random()
+        let long = SessionRecord.encode(data: Array(repeating: UInt8(ascii: "x"), count: 500), createdAt: 1)
+        let short = SessionRecord.encode(data: Array("{\"n\":2}".utf8), createdAt: 1)
+        try backend.save(id, data: [0])
+        try Data(short + long[short.count...]).write(to: URL(fileURLWithPath: path(id)))
+        #expect(try backend.load(id)?.data == Array("{\"n\":2}".utf8))
+    }
+
     @Test func directoryIs0700AndFiles0600WhateverTheUmask() throws {
         let old = umask(0)
         defer { umask(old) }
