@@ -108,10 +108,10 @@ public final class FileBackend: SessionBackend {
                 return
             }
             guard let data = try merge(nil) else { return }
-            guard let file = try SessionFile(creating: path, makeParents: fanOut > 0) else { continue }
-            defer { file.close() }
-            try file.lock()
-            try file.write(data: data, createdAt: clock.now, modifiedAt: clock.now, durability: durability)
+            // A new file appears whole or not at all; if another request made it first, merge
+            // with theirs.
+            guard try SessionFile.create(path, record: SessionRecord.encode(data: data, createdAt: clock.now),
+                                         modifiedAt: clock.now, durability: durability, makeParents: fanOut > 0) else { continue }
             if durability == .fsync { syncDirectory(of: path) }
             return
         }

@@ -17,24 +17,45 @@ struct SessionFile {
         self.path = path
     }
 
-    /// Creates a new session file (0600); nil if another request created it first.
-    init?(creating path: String, makeParents: Bool) throws {
-        var descriptor = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+    /// Makes the session file `path` holding `record`, whole: written to an unnamed file first
+    /// (`O_TMPFILE`), then linked into place, so a crash never leaves an empty or half-written
+    /// new session. False if another request made the file first.
+    static func create(_ path: String, record: [UInt8], modifiedAt: Int, durability: FileBackend.Durability,
+                       makeParents: Bool) throws -> Bool {
+        let parent = String(path[..<path.lastIndex(of: "/")!])
+        var descriptor = open(parent, O_RDWR | O_DIRECTORY | Self.unnamedFile | O_CLOEXEC, 0o600)
         if descriptor < 0, errno == ENOENT, makeParents {
-            var parent = ""
-            let levels = path.split(separator: "/", omittingEmptySubsequences: false).dropLast()
-            for (index, component) in levels.enumerated() {
-                parent += (index == 0 ? "" : "/") + component
-                if index >= levels.count - 2, !parent.isEmpty { try makePrivateDirectory(parent) }
-            }
-            descriptor = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            try makeFanOutDirectories(for: path)
+            descriptor = open(parent, O_RDWR | O_DIRECTORY | Self.unnamedFile | O_CLOEXEC, 0o600)
         }
-        guard descriptor >= 0 else {
-            if errno == EEXIST { return nil }
+        guard descriptor >= 0 else { throw SessionError.backendFailed("cannot create a session file in \(parent): \(errnoText())") }
+        defer { Glibc.close(descriptor) }
+        let file = SessionFile(descriptor: descriptor, path: path)
+        try file.write(record: record, modifiedAt: modifiedAt, durability: durability)
+        guard linkat(AT_FDCWD, "/proc/self/fd/\(descriptor)", AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0 else {
+            if errno == EEXIST { return false }
             throw SessionError.backendFailed("cannot create \(path): \(errnoText())")
         }
+        return true
+    }
+
+    /// `O_TMPFILE`, which Swift's Glibc module does not export: the same value on every Linux
+    /// architecture, with the architecture's own `O_DIRECTORY`.
+    private static let unnamedFile: Int32 = 0o20000000
+
+    private init(descriptor: Int32, path: String) {
         self.descriptor = descriptor
         self.path = path
+    }
+
+    /// Makes the fan-out levels above `path` (0700).
+    private static func makeFanOutDirectories(for path: String) throws {
+        let levels = path.split(separator: "/", omittingEmptySubsequences: false).dropLast()
+        var parent = ""
+        for (index, component) in levels.enumerated() {
+            parent += (index == 0 ? "" : "/") + component
+            if index >= levels.count - 2, !parent.isEmpty { try makePrivateDirectory(parent) }
+        }
     }
 
     func close() { Glibc.close(descriptor) }
@@ -85,11 +106,14 @@ struct SessionFile {
     /// Rewrites the record in place: space first (so a full disk fails before the old record is
     /// touched), then one write, then the truncation of a longer old record's tail.
     func write(data: [UInt8], createdAt: Int, modifiedAt: Int, durability: FileBackend.Durability) throws {
-        guard data.count <= FileBackend.maxDataSize else {
-            throw SessionError.backendFailed("a session of \(data.count) bytes is over the limit of \(FileBackend.maxDataSize)")
+        try write(record: SessionRecord.encode(data: data, createdAt: createdAt), modifiedAt: modifiedAt, durability: durability)
+    }
+
+    private func write(record: [UInt8], modifiedAt: Int, durability: FileBackend.Durability) throws {
+        guard record.count <= FileBackend.maxDataSize + SessionRecord.headerSize else {
+            throw SessionError.backendFailed("a session of \(record.count - SessionRecord.headerSize) bytes is over the limit of \(FileBackend.maxDataSize)")
         }
         let size = Int(try status().st_size)
-        let record = SessionRecord.encode(data: data, createdAt: createdAt)
         if record.count > size {
             let result = posix_fallocate(descriptor, 0, off_t(record.count))
             guard result == 0 else { throw SessionError.backendFailed("cannot grow \(path): \(errnoText(result))") }

@@ -6,17 +6,25 @@ final class DemoServer {
     let nginx: Nginx
     let sessions: String
 
-    init(in directory: TemporaryDirectory, arguments: [String] = []) throws {
-        let socket = directory.file("demo.sock")
+    /// Every demo process behind nginx; `processes` of them share one session directory.
+    let children: [ChildProcess]
+
+    init(in directory: TemporaryDirectory, arguments: [String] = [], processes: Int = 1) throws {
         sessions = directory.file("sessions")
-        child = try ChildProcess(TestEnvironment.executable("demo"),
-                                 ["--listen", "unix:\(socket)", "--socket-mode", "666", "--sessions", sessions] + arguments,
-                                 in: directory, name: "demo")
-        let child = child
-        guard waitUntil({ child.errorOutput.contains("listening on") }) else {
-            throw TestFailure("demo did not start: \(child.errorOutput)")
+        var children: [ChildProcess] = []
+        for index in 0..<processes {
+            let socket = directory.file("demo\(index).sock")
+            let child = try ChildProcess(TestEnvironment.executable("demo"),
+                                         ["--listen", "unix:\(socket)", "--socket-mode", "666", "--sessions", sessions] + arguments,
+                                         in: directory, name: "demo\(index)")
+            guard waitUntil({ child.errorOutput.contains("listening on") }) else {
+                throw TestFailure("demo did not start: \(child.errorOutput)")
+            }
+            children.append(child)
         }
-        nginx = try Nginx(upstream: "unix:\(socket)", in: directory)
+        self.children = children
+        child = children[0]
+        nginx = try Nginx(upstreams: (0..<processes).map { "unix:" + directory.file("demo\($0).sock") }, in: directory)
     }
 
     /// The session files' names.

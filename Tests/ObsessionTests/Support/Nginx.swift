@@ -9,7 +9,12 @@ final class Nginx {
 
     /// Starts nginx in front of `upstream` (`unix:/path` or `127.0.0.1:9000`), mounted at the
     /// site's root. `extra` goes into the `server` block.
-    init(upstream: String, in directory: TemporaryDirectory, clientMaxBodySize: String = "64m", extra: String = "") throws {
+    convenience init(upstream: String, in directory: TemporaryDirectory, clientMaxBodySize: String = "64m", extra: String = "") throws {
+        try self.init(upstreams: [upstream], in: directory, clientMaxBodySize: clientMaxBodySize, extra: extra)
+    }
+
+    /// Starts nginx in front of several upstreams, taken in turn.
+    init(upstreams: [String], in directory: TemporaryDirectory, clientMaxBodySize: String = "64m", extra: String = "") throws {
         self.directory = directory
         port = try freePort()
         let prefix = directory.file("nginx")
@@ -26,13 +31,14 @@ final class Nginx {
           client_body_temp_path \(prefix)/body;
           fastcgi_temp_path \(prefix)/fastcgi;
           client_max_body_size \(clientMaxBodySize);
+          upstream app { \(upstreams.map { "server \($0);" }.joined(separator: " ")) }
           server {
             listen 127.0.0.1:\(port);
             location / {
               include /etc/nginx/fastcgi_params;
               fastcgi_param PATH_INFO $uri;
               fastcgi_param SCRIPT_NAME "";
-              fastcgi_pass \(upstream);
+              fastcgi_pass app;
             }
             \(extra)
           }

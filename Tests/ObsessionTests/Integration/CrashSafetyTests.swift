@@ -1,0 +1,85 @@
+import Foundation
+@testable import Obsession
+import Testing
+
+/// kill -9 at random moments while requests write sessions: every file left must be a whole
+/// record holding a JSON object, never a torn one.
+@Suite(.serialized) struct CrashSafetyTests {
+    final class StopFlag: @unchecked Sendable {
+        private let lock = NSLock()
+        private var stopped = false
+        var isStopped: Bool { lock.withLock { stopped } }
+        func stop() { lock.withLock { stopped = true } }
+    }
+
+    @Test func killedMidWriteLeavesNoTornSession() throws {
+        let directory = try TemporaryDirectory()
+        let socket = directory.file("demo.sock")
+        let sessions = directory.file("sessions")
+        let nginx = try Nginx(upstream: "unix:\(socket)", in: directory)
+        let port = nginx.port
+        var cookies: [String] = []
+        var torn: [String] = []
+        var rounds = 0
+        var writes = 0
+        for round in 0..<200 {
+            let demo = try ChildProcess(TestEnvironment.executable("demo"),
+                                        ["--listen", "unix:\(socket)", "--socket-mode", "666", "--workers", "4", "--sessions", sessions],
+                                        in: directory, name: "demo\(round % 2)")
+            guard waitUntil(seconds: 10, { demo.errorOutput.contains("listening on") }) else {
+                Issue.record("demo did not start in round \(round): \(demo.errorOutput)")
+                break
+            }
+            if cookies.isEmpty {
+                for _ in 0..<4 {
+                    cookies.append(try #require(try HTTPClient.request(port: port, method: "POST", path: "/incr?key=n").headers
+                        .first { $0.name == "Set-Cookie" }.map { String($0.value.prefix { $0 != ";" }) }))
+                }
+            }
+            let stop = StopFlag()
+            let group = DispatchGroup()
+            let known = cookies
+            let written = Results()
+            for writer in 0..<4 {
+                group.enter()
+                Thread.detachNewThread {
+                    var generator = SystemRandomNumberGenerator()
+                    while !stop.isStopped {
+                        // Keys of random length: records grow, so writes cross block boundaries.
+                        let key = String(repeating: "k", count: Int.random(in: 1...300, using: &generator))
+                        let cookie = writer == 3 ? [] : [("Cookie", known[Int.random(in: 0..<known.count, using: &generator)])]
+                        let response = try? HTTPClient.request(port: port, method: "POST", path: "/incr?key=\(key)", headers: cookie)
+                        written.record(response?.status == 200)
+                    }
+                    group.leave()
+                }
+            }
+            // Let some writes land before the kill, then kill at a random moment.
+            _ = waitUntil(seconds: 5) { written.good >= 3 }
+            usleep(UInt32.random(in: 5_000...40_000))
+            demo.signal(SIGKILL)
+            _ = demo.waitForExit()
+            stop.stop()
+            group.wait()
+            writes += written.good
+            for name in try FileManager.default.contentsOfDirectory(atPath: sessions) {
+                let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: "\(sessions)/\(name)")))
+                guard let (data, _) = SessionRecord.decode(bytes) else {
+                    torn.append("\(name): not an intact record (\(bytes.count) bytes)")
+                    continue
+                }
+                guard case .object = try? JSON.decode(data) else {
+                    torn.append("\(name): not a JSON object: \(String(decoding: data.prefix(80), as: UTF8.self))")
+                    continue
+                }
+            }
+            if !torn.isEmpty { break }
+            rounds += 1
+        }
+        #expect(torn.isEmpty, "torn or garbage session files: \(torn)")
+        #expect(rounds == 200)
+        #expect(writes >= 200 * 3, "writes that succeeded before the kills: \(writes)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: sessions).count
+        #expect(files > 4, "the writers made sessions: \(files)")
+    }
+}
