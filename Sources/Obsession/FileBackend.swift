@@ -70,6 +70,10 @@ public final class FileBackend: SessionBackend {
         self.clock = clock
     }
 
+    /// The time a write stamps on its file: nil with the system clock, whose time the write
+    /// itself stamps (one system call less); the injected clock's time otherwise.
+    private var modificationTime: Int? { clock is SystemClock ? nil : clock.now }
+
     /// `$TMPDIR/obsession-sessions-<uid>`, or under `/tmp`.
     public static func defaultDirectory() -> String {
         let temporary = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
@@ -103,7 +107,7 @@ public final class FileBackend: SessionBackend {
                 // Deleted between our open and our lock: it is gone, as the deleter wanted.
                 let current = try file.isUnlinked() ? nil : ((try? file.read(lockedRead: false)) ?? nil)
                 guard let data = try merge(current) else { return }
-                try file.write(data: data, createdAt: current?.createdAt ?? clock.now, modifiedAt: clock.now,
+                try file.write(data: data, createdAt: current?.createdAt ?? clock.now, modifiedAt: modificationTime,
                                durability: durability)
                 return
             }
@@ -111,7 +115,7 @@ public final class FileBackend: SessionBackend {
             // A new file appears whole or not at all; if another request made it first, merge
             // with theirs.
             guard try SessionFile.create(path, record: SessionRecord.encode(data: data, createdAt: clock.now),
-                                         modifiedAt: clock.now, durability: durability, makeParents: fanOut > 0) else { continue }
+                                         modifiedAt: modificationTime, durability: durability, makeParents: fanOut > 0) else { continue }
             if durability == .fsync { syncDirectory(of: path) }
             return
         }
@@ -139,9 +143,43 @@ public final class FileBackend: SessionBackend {
         return status.st_mtim.tv_sec
     }
 
+    /// Opens the stored session's file for the rest of the request, so that its load and save
+    /// share one open; with ``Locking/exclusive(timeout:)``, also takes the session's lock file.
+    /// Nil for a session that is not stored: no lock file is made for an id nobody issued.
     public func lease(_ id: SessionID) throws -> (any SessionLease)? {
-        guard case .exclusive(let timeout) = locking else { return nil }
-        let path = self.path(of: id) + ".lock"
+        try prepareDirectory()
+        let path = self.path(of: id)
+        guard let file = try SessionFile(opening: path, writable: true) else { return nil }
+        let lease = FileLease(file: file)
+        if case .exclusive(let timeout) = locking {
+            lease.lockDescriptor = try lockExclusively(path + ".lock", timeout: timeout)
+        }
+        return lease
+    }
+
+    public func load(_ id: SessionID, within lease: any SessionLease) throws -> StoredSession? {
+        guard let file = (lease as? FileLease)?.file else { return try load(id) }
+        if let stored = try file.read(lockedRead: false) { return stored }
+        if try file.isUnlinked() { return nil }
+        guard let stored = try file.read(lockedRead: true) else {
+            throw SessionError.unreadable("\(file.path) is not an intact session record")
+        }
+        return stored
+    }
+
+    public func update(_ id: SessionID, within lease: any SessionLease, _ merge: (StoredSession?) throws -> [UInt8]?) throws {
+        guard let file = (lease as? FileLease)?.file else { return try update(id, merge) }
+        try file.lock()
+        defer { flock(file.descriptor, LOCK_UN) }
+        // Deleted or cycled since the request opened it: gone, as that request wanted.
+        let current = try file.isUnlinked() ? nil : ((try? file.read(lockedRead: false)) ?? nil)
+        guard let data = try merge(current) else { return }
+        try file.write(data: data, createdAt: current?.createdAt ?? clock.now, modifiedAt: modificationTime,
+                       durability: durability)
+    }
+
+    /// An exclusive `flock` on `path`, waiting up to `timeout` seconds.
+    private func lockExclusively(_ path: String, timeout: Double) throws -> Int32 {
         let descriptor = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw SessionError.backendFailed("cannot open the lock \(path): \(errnoText())") }
         var waited = 0.0
@@ -157,7 +195,7 @@ public final class FileBackend: SessionBackend {
             waited += pause
             pause = min(pause * 2, 0.02)
         }
-        return FileLease(descriptor: descriptor)
+        return descriptor
     }
 
     public func keys() throws -> [SessionID] {
@@ -259,16 +297,20 @@ public final class FileBackend: SessionBackend {
     }
 }
 
-/// An exclusive `flock` on a session's lock file, held until `end()`.
+/// A request's hold on one session file: the file open from load to save, and with exclusive
+/// locking the lock file's `flock`; both let go at `end()`.
 final class FileLease: SessionLease {
-    private var descriptor: Int32
+    let file: SessionFile
+    var lockDescriptor: Int32 = -1
+    private var ended = false
 
-    init(descriptor: Int32) { self.descriptor = descriptor }
+    init(file: SessionFile) { self.file = file }
 
     func end() {
-        guard descriptor >= 0 else { return }
-        close(descriptor)
-        descriptor = -1
+        guard !ended else { return }
+        ended = true
+        file.close()
+        if lockDescriptor >= 0 { close(lockDescriptor) }
     }
 
     deinit { end() }

@@ -42,15 +42,10 @@ public final class Session: Sequence {
     /// leaves this one empty (it gets a new id when saved); `log` hears why.
     func start(clientID id: SessionID?, log: (String) -> Void) throws {
         guard let id else { return }
-        var stored: StoredSession?
+        let stored: StoredSession?
         do {
-            stored = try backend.load(id)
-            // Lock only a session that exists (no lock file for an id nobody issued), then read
-            // it again: another request may have changed it before we held the lock.
-            if stored != nil, let lease = try backend.lease(id) {
-                self.lease = lease
-                stored = try backend.load(id)
-            }
+            lease = try backend.lease(id)
+            stored = try lease.map { try backend.load(id, within: $0) } ?? backend.load(id)
         } catch SessionError.unreadable(let reason) {
             log("session replaced by a fresh one: \(reason)")
             return
@@ -160,19 +155,24 @@ public final class Session: Sequence {
         }
         let id = self.id
         var vanished = false
-        try backend.update(id) { current in
+        let merge = { (current: StoredSession?) throws -> [UInt8]? in
             guard let current else {
-                if cameFromBackend {
+                if self.cameFromBackend {
                     vanished = true
                     return nil
                 }
-                return JSON.encode(.object(data))
+                return JSON.encode(.object(self.data))
             }
             var merged = (try? JSON.decode(current.data))?.objectValue ?? [:]
-            for key in changedKeys { merged[key] = data[key] }
-            for key in removedKeys { merged[key] = nil }
-            data = merged
+            for key in self.changedKeys { merged[key] = self.data[key] }
+            for key in self.removedKeys { merged[key] = nil }
+            self.data = merged
             return JSON.encode(.object(merged))
+        }
+        if let lease, id == clientID {
+            try backend.update(id, within: lease, merge)
+        } else {
+            try backend.update(id, merge)
         }
         clearChanges()
         touchDue = false

@@ -30,9 +30,14 @@ public protocol SessionBackend: Sendable {
     /// returns nil, nothing is written. The default loads and saves, which is not atomic:
     /// backends that can, override it.
     func update(_ id: SessionID, _ merge: (StoredSession?) throws -> [UInt8]?) throws
-    /// Holds the session exclusively until the lease ends (at the end of the request), or nil for a
-    /// backend that does not lock. Throws ``SessionError/lockTimeout`` when it waited too long.
+    /// Takes what the request needs to hold on a stored session until the lease ends (at the end
+    /// of the request): an exclusive lock, an open file. Nil for a session that is not stored, or
+    /// a backend that holds nothing. Throws ``SessionError/lockTimeout`` when it waited too long.
     func lease(_ id: SessionID) throws -> (any SessionLease)?
+    /// ``load(_:)`` within a lease this backend gave; the default ignores the lease.
+    func load(_ id: SessionID, within lease: any SessionLease) throws -> StoredSession?
+    /// ``update(_:_:)`` within a lease this backend gave; the default ignores the lease.
+    func update(_ id: SessionID, within lease: any SessionLease, _ merge: (StoredSession?) throws -> [UInt8]?) throws
     /// Removes sessions idle since before `olderThan` (seconds since 1970), at most `limit` of
     /// them, and returns how many went.
     func collectGarbage(olderThan time: Int, limit: Int) throws -> Int
@@ -54,6 +59,14 @@ extension SessionBackend {
     }
 
     public func lease(_ id: SessionID) throws -> (any SessionLease)? { nil }
+
+    public func load(_ id: SessionID, within lease: any SessionLease) throws -> StoredSession? {
+        try load(id)
+    }
+
+    public func update(_ id: SessionID, within lease: any SessionLease, _ merge: (StoredSession?) throws -> [UInt8]?) throws {
+        try update(id, merge)
+    }
 
     public func collectGarbage(olderThan time: Int, limit: Int) throws -> Int {
         let stale = try keys(olderThan: time).prefix(limit)

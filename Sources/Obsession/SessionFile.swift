@@ -20,7 +20,7 @@ struct SessionFile {
     /// Makes the session file `path` holding `record`, whole: written to an unnamed file first
     /// (`O_TMPFILE`), then linked into place, so a crash never leaves an empty or half-written
     /// new session. False if another request made the file first.
-    static func create(_ path: String, record: [UInt8], modifiedAt: Int, durability: FileBackend.Durability,
+    static func create(_ path: String, record: [UInt8], modifiedAt: Int?, durability: FileBackend.Durability,
                        makeParents: Bool) throws -> Bool {
         let parent = String(path[..<path.lastIndex(of: "/")!])
         var descriptor = open(parent, O_RDWR | O_DIRECTORY | Self.unnamedFile | O_CLOEXEC, 0o600)
@@ -105,11 +105,11 @@ struct SessionFile {
 
     /// Rewrites the record in place: space first (so a full disk fails before the old record is
     /// touched), then one write, then the truncation of a longer old record's tail.
-    func write(data: [UInt8], createdAt: Int, modifiedAt: Int, durability: FileBackend.Durability) throws {
+    func write(data: [UInt8], createdAt: Int, modifiedAt: Int?, durability: FileBackend.Durability) throws {
         try write(record: SessionRecord.encode(data: data, createdAt: createdAt), modifiedAt: modifiedAt, durability: durability)
     }
 
-    private func write(record: [UInt8], modifiedAt: Int, durability: FileBackend.Durability) throws {
+    private func write(record: [UInt8], modifiedAt: Int?, durability: FileBackend.Durability) throws {
         guard record.count <= FileBackend.maxDataSize + SessionRecord.headerSize else {
             throw SessionError.backendFailed("a session of \(record.count - SessionRecord.headerSize) bytes is over the limit of \(FileBackend.maxDataSize)")
         }
@@ -123,8 +123,10 @@ struct SessionFile {
         if record.count < size, ftruncate(descriptor, off_t(record.count)) != 0 {
             throw SessionError.backendFailed("cannot truncate \(path): \(errnoText())")
         }
-        var times = [timespec(tv_sec: modifiedAt, tv_nsec: 0), timespec(tv_sec: modifiedAt, tv_nsec: 0)]
-        futimens(descriptor, &times)
+        if let modifiedAt {
+            var times = [timespec(tv_sec: modifiedAt, tv_nsec: 0), timespec(tv_sec: modifiedAt, tv_nsec: 0)]
+            futimens(descriptor, &times)
+        }
         if durability == .fsync, fdatasync(descriptor) != 0 {
             throw SessionError.backendFailed("cannot sync \(path): \(errnoText())")
         }
