@@ -103,13 +103,8 @@ public final class FileBackend: SessionBackend {
         while true {
             if let file = try SessionFile(opening: path, writable: true) {
                 defer { file.close() }
-                try file.lock()
-                // Deleted between our open and our lock: it is gone, as the deleter wanted.
-                let current = try file.isUnlinked() ? nil : ((try? file.read(lockedRead: false)) ?? nil)
-                guard let data = try merge(current) else { return }
-                try file.write(data: data, createdAt: current?.createdAt ?? clock.now, modifiedAt: modificationTime,
-                               durability: durability)
-                return
+                if try update(file, at: path, merge) { return }
+                continue
             }
             guard let data = try merge(nil) else { return }
             // A new file appears whole or not at all; if another request made it first, merge
@@ -119,6 +114,54 @@ public final class FileBackend: SessionBackend {
             if durability == .fsync { syncDirectory(of: path) }
             return
         }
+    }
+
+    /// One attempt at an update through an open file, under its lock. False when the file was
+    /// replaced meanwhile (a larger record renamed over it): the caller opens the path again.
+    private func update(_ file: SessionFile, at path: String, _ merge: (StoredSession?) throws -> [UInt8]?) throws -> Bool {
+        try file.lock()
+        defer { flock(file.descriptor, LOCK_UN) }
+        if try file.isUnlinked() {
+            // Replaced: read the new file. Deleted (or cycled): gone, as that request wanted.
+            if access(path, F_OK) == 0 { return false }
+            return try merge(nil) == nil
+        }
+        let current = (try? file.read(lockedRead: false)) ?? nil
+        guard let data = try merge(current) else { return true }
+        let record = SessionRecord.encode(data: data, createdAt: current?.createdAt ?? clock.now)
+        if record.count <= Self.inPlaceLimit {
+            try file.write(record: record, modifiedAt: modificationTime, durability: durability)
+        } else {
+            try replace(path, with: record)
+        }
+        return true
+    }
+
+    /// The largest record rewritten in place: one page, which a killed process cannot leave
+    /// half-written (the kernel stops a multi-page write at a page boundary when SIGKILL comes).
+    static let inPlaceLimit = Int(sysconf(Int32(_SC_PAGESIZE)))
+
+    /// Puts a record larger than a page in place by writing a temporary file and renaming it
+    /// over the old one: a crash leaves the old record or the new one, and at worst a stray
+    /// temporary file that garbage collection removes.
+    private func replace(_ path: String, with record: [UInt8]) throws {
+        let temporary = "\(path).tmp.\(SessionID.random().text.prefix(12))"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw SessionError.backendFailed("cannot create \(temporary): \(errnoText())") }
+        do {
+            defer { close(descriptor) }
+            try SessionFile(descriptor: descriptor, path: temporary)
+                .write(record: record, modifiedAt: modificationTime, durability: durability, replacing: 0)
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        guard rename(temporary, path) == 0 else {
+            let cause = errno
+            unlink(temporary)
+            throw SessionError.backendFailed("cannot replace \(path): \(errnoText(cause))")
+        }
+        if durability == .fsync { syncDirectory(of: path) }
     }
 
     public func delete(_ id: SessionID) throws {
@@ -160,7 +203,8 @@ public final class FileBackend: SessionBackend {
     public func load(_ id: SessionID, within lease: any SessionLease) throws -> StoredSession? {
         guard let file = (lease as? FileLease)?.file else { return try load(id) }
         if let stored = try file.read(lockedRead: false) { return stored }
-        if try file.isUnlinked() { return nil }
+        // Replaced by a larger record (read the new file), or deleted (then the path is gone too).
+        if try file.isUnlinked() { return try load(id) }
         guard let stored = try file.read(lockedRead: true) else {
             throw SessionError.unreadable("\(file.path) is not an intact session record")
         }
@@ -168,14 +212,9 @@ public final class FileBackend: SessionBackend {
     }
 
     public func update(_ id: SessionID, within lease: any SessionLease, _ merge: (StoredSession?) throws -> [UInt8]?) throws {
-        guard let file = (lease as? FileLease)?.file else { return try update(id, merge) }
-        try file.lock()
-        defer { flock(file.descriptor, LOCK_UN) }
-        // Deleted or cycled since the request opened it: gone, as that request wanted.
-        let current = try file.isUnlinked() ? nil : ((try? file.read(lockedRead: false)) ?? nil)
-        guard let data = try merge(current) else { return }
-        try file.write(data: data, createdAt: current?.createdAt ?? clock.now, modifiedAt: modificationTime,
-                       durability: durability)
+        guard let file = (lease as? FileLease)?.file, try update(file, at: path(of: id), merge) else {
+            return try update(id, merge)
+        }
     }
 
     /// An exclusive `flock` on `path`, waiting up to `timeout` seconds.
@@ -207,8 +246,9 @@ public final class FileBackend: SessionBackend {
         return ids
     }
 
-    /// Removes session files idle since before `time` and lock files whose session is gone, at
-    /// most `limit` files; a file a writer holds locked is left for a later pass.
+    /// Removes session files idle since before `time`, lock files whose session is gone and
+    /// temporary files a crash left, at most `limit` files; a file a writer holds locked is left
+    /// for a later pass.
     ///
     /// ```swift
     /// let removed = try backend.collectGarbage(olderThan: SystemClock().now - 1440, limit: 10_000)
@@ -217,7 +257,10 @@ public final class FileBackend: SessionBackend {
         var removed = 0
         try forEachFile { name, parent in
             let path = "\(parent)/\(name)"
-            if name.hasSuffix(".lock"), sessionID(inFileName: String(name.dropLast(5))) != nil {
+            if let marker = name.firstRange(of: ".tmp."), sessionID(inFileName: String(name[..<marker.lowerBound])) != nil {
+                // A replacement a crash left behind; an hour is far longer than any write.
+                if removeIfUnlocked(path, idleBefore: min(time, clock.now - 3600)) { removed += 1 }
+            } else if name.hasSuffix(".lock"), sessionID(inFileName: String(name.dropLast(5))) != nil {
                 var status = stat()
                 if lstat(String(path.dropLast(5)), &status) != 0, removeIfUnlocked(path, idleBefore: nil) { removed += 1 }
             } else if sessionID(inFileName: name) != nil, removeIfUnlocked(path, idleBefore: time) {

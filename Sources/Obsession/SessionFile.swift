@@ -31,7 +31,7 @@ struct SessionFile {
         guard descriptor >= 0 else { throw SessionError.backendFailed("cannot create a session file in \(parent): \(errnoText())") }
         defer { Glibc.close(descriptor) }
         let file = SessionFile(descriptor: descriptor, path: path)
-        try file.write(record: record, modifiedAt: modifiedAt, durability: durability)
+        try file.write(record: record, modifiedAt: modifiedAt, durability: durability, replacing: 0)
         guard linkat(AT_FDCWD, "/proc/self/fd/\(descriptor)", AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0 else {
             if errno == EEXIST { return false }
             throw SessionError.backendFailed("cannot create \(path): \(errnoText())")
@@ -43,7 +43,8 @@ struct SessionFile {
     /// architecture, with the architecture's own `O_DIRECTORY`.
     private static let unnamedFile: Int32 = 0o20000000
 
-    private init(descriptor: Int32, path: String) {
+    /// Wraps a descriptor this backend opened.
+    init(descriptor: Int32, path: String) {
         self.descriptor = descriptor
         self.path = path
     }
@@ -99,22 +100,24 @@ struct SessionFile {
             if count == 0 { break }
             offset += count
         }
-        guard let (data, createdAt) = SessionRecord.decode(bytes[..<offset]) else { return nil }
+        guard status.st_nlink > 0, let (data, createdAt) = SessionRecord.decode(bytes[..<offset]) else { return nil }
         return StoredSession(data: data, createdAt: createdAt, modifiedAt: status.st_mtim.tv_sec)
     }
 
     /// Rewrites the record in place: space first (so a full disk fails before the old record is
-    /// touched), then one write, then the truncation of a longer old record's tail.
-    func write(data: [UInt8], createdAt: Int, modifiedAt: Int?, durability: FileBackend.Durability) throws {
-        try write(record: SessionRecord.encode(data: data, createdAt: createdAt), modifiedAt: modifiedAt, durability: durability)
+    /// touched; a new file has none to keep), then one write, then the truncation of a longer old
+    /// record's tail.
+    /// Writes `record` over the file's current content.
+    func write(record: [UInt8], modifiedAt: Int?, durability: FileBackend.Durability) throws {
+        try write(record: record, modifiedAt: modifiedAt, durability: durability, replacing: Int(try status().st_size))
     }
 
-    private func write(record: [UInt8], modifiedAt: Int?, durability: FileBackend.Durability) throws {
+    /// Writes `record` over a file of `size` bytes (0 for a new file: nothing to keep).
+    func write(record: [UInt8], modifiedAt: Int?, durability: FileBackend.Durability, replacing size: Int) throws {
         guard record.count <= FileBackend.maxDataSize + SessionRecord.headerSize else {
             throw SessionError.backendFailed("a session of \(record.count - SessionRecord.headerSize) bytes is over the limit of \(FileBackend.maxDataSize)")
         }
-        let size = Int(try status().st_size)
-        if record.count > size {
+        if record.count > size, size > 0 {
             let result = posix_fallocate(descriptor, 0, off_t(record.count))
             guard result == 0 else { throw SessionError.backendFailed("cannot grow \(path): \(errnoText(result))") }
         }

@@ -40,6 +40,22 @@ import Testing
         #expect(try stored(backend, cookie) == ["n": 0, "a": "from this request", "b": "from the other request"])
     }
 
+    @Test func largeSessionReplacedUnderARequestStillMerges() throws {
+        let backend = backend()
+        let big = String(repeating: "x", count: 3 * FileBackend.inPlaceLimit)
+        let cookie = try newSession(backend, ["n": 0])
+        _ = exchange(SessionMiddleware(backend: backend, clock: clock) { request, _ in
+            let session = try request.session()
+            _ = exchange(SessionMiddleware(backend: backend, clock: clock) { inner, _ in
+                try inner.session()["big"] = .string(big)
+            }, cookie: cookie)
+            session["a"] = 1
+        }, cookie: cookie)
+        #expect(try stored(backend, cookie) == ["n": 0, "a": 1, "big": .string(big)])
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.file("sessions"))
+        #expect(names == ["s_" + cookie.dropFirst(5)], "no temporary file left: \(names)")
+    }
+
     @Test func removedKeyStaysRemovedAndOthersChangesStay() throws {
         let backend = backend()
         let cookie = try newSession(backend, ["cart": [1], "n": 0])
