@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Obsession", targets: ["Obsession"]),
         .executable(name: "hello", targets: ["hello"]),
         .executable(name: "demo", targets: ["demo"]),
+        .executable(name: "obsession", targets: ["ObsessionTool"]),
     ],
     targets: [
         .systemLibrary(
@@ -24,11 +25,15 @@ let package = Package(
         ),
         .target(name: "FastCGI", dependencies: ["CFastCGI"], swiftSettings: swiftSettings),
         .target(name: "Obsession", dependencies: ["FastCGI"], swiftSettings: swiftSettings),
+        .executableTarget(name: "ObsessionTool", dependencies: ["Obsession"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "hello", dependencies: ["FastCGI"], path: "Examples/hello",
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "demo", dependencies: ["Obsession"], path: "Examples/demo",
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "backend-loop", dependencies: ["Obsession"], path: "Benchmarks/backend-loop",
             swiftSettings: swiftSettings),
         .testTarget(name: "ObsessionTests", dependencies: ["FastCGI", "Obsession"], swiftSettings: swiftSettings),
     ]

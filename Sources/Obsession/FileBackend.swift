@@ -118,19 +118,21 @@ public final class FileBackend: SessionBackend {
 
     /// One attempt at an update through an open file, under its lock. False when the file was
     /// replaced meanwhile (a larger record renamed over it): the caller opens the path again.
+    ///
+    /// The lock ends when the caller closes the file, right after.
     private func update(_ file: SessionFile, at path: String, _ merge: (StoredSession?) throws -> [UInt8]?) throws -> Bool {
         try file.lock()
-        defer { flock(file.descriptor, LOCK_UN) }
-        if try file.isUnlinked() {
+        let status = try file.status()
+        if status.st_nlink == 0 {
             // Replaced: read the new file. Deleted (or cycled): gone, as that request wanted.
             if access(path, F_OK) == 0 { return false }
             return try merge(nil) == nil
         }
-        let current = (try? file.read(lockedRead: false)) ?? nil
+        let current = (try? file.read(lockedRead: false, known: status)) ?? nil
         guard let data = try merge(current) else { return true }
         let record = SessionRecord.encode(data: data, createdAt: current?.createdAt ?? clock.now)
         if record.count <= Self.inPlaceLimit {
-            try file.write(record: record, modifiedAt: modificationTime, durability: durability)
+            try file.write(record: record, modifiedAt: modificationTime, durability: durability, replacing: Int(status.st_size))
         } else {
             try replace(path, with: record)
         }
@@ -193,7 +195,7 @@ public final class FileBackend: SessionBackend {
         try prepareDirectory()
         let path = self.path(of: id)
         guard let file = try SessionFile(opening: path, writable: true) else { return nil }
-        let lease = FileLease(file: file)
+        let lease = FileLease(file: file, status: try file.status())
         if case .exclusive(let timeout) = locking {
             lease.lockDescriptor = try lockExclusively(path + ".lock", timeout: timeout)
         }
@@ -201,8 +203,8 @@ public final class FileBackend: SessionBackend {
     }
 
     public func load(_ id: SessionID, within lease: any SessionLease) throws -> StoredSession? {
-        guard let file = (lease as? FileLease)?.file else { return try load(id) }
-        if let stored = try file.read(lockedRead: false) { return stored }
+        guard let lease = lease as? FileLease, let file = lease.file else { return try load(id) }
+        if let stored = try file.read(lockedRead: false, known: lease.status) { return stored }
         // Replaced by a larger record (read the new file), or deleted (then the path is gone too).
         if try file.isUnlinked() { return try load(id) }
         guard let stored = try file.read(lockedRead: true) else {
@@ -212,9 +214,10 @@ public final class FileBackend: SessionBackend {
     }
 
     public func update(_ id: SessionID, within lease: any SessionLease, _ merge: (StoredSession?) throws -> [UInt8]?) throws {
-        guard let file = (lease as? FileLease)?.file, try update(file, at: path(of: id), merge) else {
-            return try update(id, merge)
-        }
+        guard let lease = lease as? FileLease, let file = lease.file else { return try update(id, merge) }
+        // Closing the file after the save ends its lock: a later save of this request opens anew.
+        defer { lease.closeFile() }
+        if try !update(file, at: path(of: id), merge) { try update(id, merge) }
     }
 
     /// An exclusive `flock` on `path`, waiting up to `timeout` seconds.
@@ -283,7 +286,7 @@ public final class FileBackend: SessionBackend {
         defer { close(descriptor) }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { return false }
         var status = stat()
-        guard fstat(descriptor, &status) == 0, status.st_uid == geteuid() else { return false }
+        guard fstat(descriptor, &status) == 0, status.st_uid == effectiveUser else { return false }
         if let idleBefore, status.st_mtim.tv_sec >= idleBefore { return false }
         return unlink(path) == 0
     }
@@ -343,17 +346,26 @@ public final class FileBackend: SessionBackend {
 /// A request's hold on one session file: the file open from load to save, and with exclusive
 /// locking the lock file's `flock`; both let go at `end()`.
 final class FileLease: SessionLease {
-    let file: SessionFile
+    /// The session file, until the save closes it.
+    private(set) var file: SessionFile?
+    /// Its status when the lease began (owner checked).
+    let status: stat
     var lockDescriptor: Int32 = -1
-    private var ended = false
 
-    init(file: SessionFile) { self.file = file }
+    init(file: SessionFile, status: stat) {
+        self.file = file
+        self.status = status
+    }
+
+    func closeFile() {
+        file?.close()
+        file = nil
+    }
 
     func end() {
-        guard !ended else { return }
-        ended = true
-        file.close()
+        closeFile()
         if lockDescriptor >= 0 { close(lockDescriptor) }
+        lockDescriptor = -1
     }
 
     deinit { end() }
@@ -369,7 +381,7 @@ func makePrivateDirectory(_ path: String) throws {
     guard status.st_mode & S_IFMT == S_IFDIR else {
         throw SessionError.backendFailed("the session directory \(path) is not a directory (a symbolic link?)")
     }
-    guard status.st_uid == geteuid() else {
+    guard status.st_uid == effectiveUser else {
         throw SessionError.backendFailed("the session directory \(path) belongs to another user (uid \(status.st_uid))")
     }
     if status.st_mode & 0o777 != 0o700, chmod(path, 0o700) != 0 {

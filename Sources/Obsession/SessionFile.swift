@@ -76,17 +76,18 @@ struct SessionFile {
     func status() throws -> stat {
         var status = stat()
         guard fstat(descriptor, &status) == 0 else { throw SessionError.backendFailed("cannot read \(path): \(errnoText())") }
-        guard status.st_uid == geteuid() else { throw SessionError.unreadable("\(path) belongs to another user (uid \(status.st_uid))") }
+        guard status.st_uid == effectiveUser else { throw SessionError.unreadable("\(path) belongs to another user (uid \(status.st_uid))") }
         guard status.st_mode & S_IFMT == S_IFREG else { throw SessionError.unreadable("\(path) is not a regular file") }
         return status
     }
 
     /// The stored session, or nil if the file does not hold an intact record. With `lockedRead`,
-    /// under a shared lock, so that no writer is half-way.
-    func read(lockedRead: Bool) throws -> StoredSession? {
+    /// under a shared lock, so that no writer is half-way. `known` is a status just taken, to save
+    /// taking it again.
+    func read(lockedRead: Bool, known: stat? = nil) throws -> StoredSession? {
         if lockedRead { flock(descriptor, LOCK_SH) }
         defer { if lockedRead { flock(descriptor, LOCK_UN) } }
-        let status = try self.status()
+        let status = try lockedRead ? self.status() : known ?? self.status()
         let size = Int(status.st_size)
         guard size <= FileBackend.maxDataSize + SessionRecord.headerSize else {
             throw SessionError.unreadable("\(path) is \(size) bytes, larger than any session record")
@@ -107,11 +108,6 @@ struct SessionFile {
     /// Rewrites the record in place: space first (so a full disk fails before the old record is
     /// touched; a new file has none to keep), then one write, then the truncation of a longer old
     /// record's tail.
-    /// Writes `record` over the file's current content.
-    func write(record: [UInt8], modifiedAt: Int?, durability: FileBackend.Durability) throws {
-        try write(record: record, modifiedAt: modifiedAt, durability: durability, replacing: Int(try status().st_size))
-    }
-
     /// Writes `record` over a file of `size` bytes (0 for a new file: nothing to keep).
     func write(record: [UInt8], modifiedAt: Int?, durability: FileBackend.Durability, replacing size: Int) throws {
         guard record.count <= FileBackend.maxDataSize + SessionRecord.headerSize else {
@@ -135,3 +131,6 @@ struct SessionFile {
         }
     }
 }
+
+/// This process's effective user, which owns every session file it accepts (read once).
+let effectiveUser = geteuid()
