@@ -129,7 +129,7 @@ import Testing
         #expect(waitUntil { FileManager.default.fileExists(atPath: path) })
         let nginx = try Nginx(upstream: "unix:\(path)", in: directory)
         #expect(try nginx.request("/activated").text.contains("path: /activated\n"))
-        #expect(activator.errorOutput.contains("listening on inherited socket 3"))
+        #expect(waitUntil(seconds: 5) { activator.errorOutput.contains("listening on inherited socket 3") })
     }
 
     @Test func cgiFcgiTalksToTheSocket() throws {
