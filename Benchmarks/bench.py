@@ -6,7 +6,11 @@ same run: the machine is shared and noisy.
 Two figures per target: requests/s, and the responder's own CPU time per request (user +
 system, from /proc), which the other programs on the machine disturb far less.
 
-usage: bench.py BIN_DIR   (environment: BENCH_SECONDS, CONNECTIONS, WORKERS, ROUNDS, SESSIONS)
+Then issue 4's figures: the FileBackend alone against the same loop in C, collecting 100,000
+expired files, and /incr with 1,000 against SCALE (default 1,000,000) stored sessions.
+
+usage: bench.py BIN_DIR   (environment: BENCH_SECONDS, CONNECTIONS, WORKERS, ROUNDS, SESSIONS,
+                           SCALE; SCALE=0 skips the large store, which takes minutes to make)
 """
 import http.client, os, random, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
 
@@ -17,6 +21,8 @@ CONNECTIONS = int(os.environ.get("CONNECTIONS", "16"))
 WORKERS = int(os.environ.get("WORKERS", "2"))
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 SESSIONS = int(os.environ.get("SESSIONS", "1000"))
+SCALE = int(os.environ.get("SCALE", "1000000"))
+ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-"
 HZ = os.sysconf("SC_CLK_TCK")
 
 run = tempfile.mkdtemp(prefix="obsession-bench.")
@@ -89,6 +95,9 @@ def main():
                   stderr=subprocess.DEVNULL)
     demo = start([f"{BIN}/demo", "--listen", f"unix:{run}/demo.sock", "--socket-mode", "666", "--workers", str(WORKERS),
                   "--sessions", f"{run}/sessions", "--cookie-name", "sid", "--cookie-secure", "off"], stderr=subprocess.DEVNULL)
+    synced = start([f"{BIN}/demo", "--listen", f"unix:{run}/synced.sock", "--socket-mode", "666", "--workers", str(WORKERS),
+                    "--sessions", f"{run}/synced-sessions", "--cookie-name", "sid", "--cookie-secure", "off",
+                    "--durability", "fsync"], stderr=subprocess.DEVNULL)
     with open(f"{run}/php-fpm.conf", "w") as conf:
         conf.write(f"""[global]
 pid = {run}/php-fpm.pid
@@ -123,6 +132,8 @@ http {{
     location = /bare {{ include /etc/nginx/fastcgi_params; fastcgi_pass unix:{run}/bare.sock; }}
     location = /hello {{ rewrite ^ / break; {app} fastcgi_pass unix:{run}/hello.sock; }}
     location /demo/ {{ rewrite ^/demo(/.*)$ $1 break; {app} fastcgi_pass unix:{run}/demo.sock; }}
+    location /scale/ {{ rewrite ^/scale(/.*)$ $1 break; {app} fastcgi_pass unix:{run}/scale.sock; }}
+    location /synced/ {{ rewrite ^/synced(/.*)$ $1 break; {app} fastcgi_pass unix:{run}/synced.sock; }}
     location = /php {{ include /etc/nginx/fastcgi_params; fastcgi_param SCRIPT_FILENAME {HERE}/counter.php; fastcgi_pass unix:{run}/php.sock; }}
   }}
 }}
@@ -138,7 +149,7 @@ http {{
             break
         except (OSError, AssertionError):
             time.sleep(0.1)
-    for name, path in [("demo", "/demo/incr?key=n"), ("php", "/php")]:
+    for name, path in [("demo", "/demo/incr?key=n"), ("synced", "/synced/incr?key=n"), ("php", "/php")]:
         with open(f"{run}/{name}-cookies", "w") as cookies:
             cookies.write("\n".join(make_sessions(port, path, "sid")) + "\n")
     random_cookie, no_cookie = f"{HERE}/random_cookie.lua", f"{HERE}/no_cookie.lua"
@@ -148,6 +159,8 @@ http {{
         ("incr", "demo POST /incr, existing", base + "/demo/incr?key=n", random_cookie, "POST", f"{run}/demo-cookies", lambda: [demo.pid]),
         ("read", "demo GET /session.json", base + "/demo/session.json", random_cookie, "GET", f"{run}/demo-cookies", lambda: [demo.pid]),
         ("new", "demo POST /incr, new", base + "/demo/incr?key=n", no_cookie, "POST", None, lambda: [demo.pid]),
+        ("synced", "demo /incr, existing, fsync", base + "/synced/incr?key=n", random_cookie, "POST", f"{run}/synced-cookies",
+         lambda: [synced.pid]),
         ("php", "PHP-FPM counter, existing", base + "/php", random_cookie, "POST", f"{run}/php-cookies", lambda: pool(php.pid)),
         ("php-new", "PHP-FPM counter, new", base + "/php", no_cookie, "POST", None, lambda: pool(php.pid)),
     ]
@@ -170,6 +183,10 @@ http {{
               f"{cpu['bare'] / cpu[name]:9.2f}  {targets_of.get(name, '')}")
     print(f"demo /incr against PHP-FPM's counter: {rate['incr'] / rate['php']:.2f} x (target >= 2.5)")
     print(classic_cgi(cookies_file=f"{run}/demo-cookies"))
+    print(backend_loop())
+    print(garbage_collection())
+    if SCALE:
+        print(scale(port))
     check = subprocess.run(["curl", "-s", "-X", "POST", "-H", "Cookie: " + open(f"{run}/demo-cookies").readline().strip(),
                             base + "/demo/incr?key=n"], capture_output=True, text=True).stdout.strip()
     print(f"probe: one demo session's counter after the run: {check}")
@@ -197,6 +214,91 @@ def classic_cgi(cookies_file, runs=200):
                 sys.exit(f"{label}: {result.stdout[:200]!r} {result.stderr[:200]!r}")
         lines.append(f"  {label:36} {statistics.median(times) * 1000:6.2f} ms" + ("   (target <= 4 ms)" if "demo" in label else ""))
     return "\n".join(lines)
+
+
+def record(data, created):
+    """A session file's bytes (Sources/Obsession/SessionRecord.swift): header, FNV-1a 64, data."""
+    header = len(data).to_bytes(4, "little") + created.to_bytes(8, "little", signed=True)
+    value = 0xCBF29CE484222325
+    for byte in header + data:
+        value = ((value ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return b"OBS1" + header + value.to_bytes(8, "little") + data
+
+
+def make_store(directory, count, fan_out, mtime=None):
+    """Writes `count` session files; returns their ids."""
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    ids, now = [], int(time.time())
+    body = record(b'{"n":0}', now)
+    for _ in range(count):
+        sid = "".join(random.choice(ALPHABET) for _ in range(40))
+        folder = directory
+        for character in sid[:fan_out]:
+            folder += "/" + ("_" if character == "." else character)
+        if fan_out:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+        path = f"{folder}/s_{sid}"
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "wb") as file:
+            file.write(body)
+        if mtime:
+            os.utime(path, (mtime, mtime))
+        ids.append(sid)
+    return ids
+
+
+def backend_loop():
+    """FileBackend alone (load + save as a request does) against the same loop in C."""
+    subprocess.run(["gcc", "-O2", "-o", f"{run}/backend_loop", f"{HERE}/backend_loop.c"], check=True)
+    ours, theirs = [], []
+    for index in range(ROUNDS):
+        ours.append(int(subprocess.run([f"{BIN}/backend-loop", f"{run}/loop-swift-{index}", str(SECONDS)],
+                                       capture_output=True, text=True, check=True).stdout))
+        theirs.append(int(subprocess.run([f"{run}/backend_loop", f"{run}/loop-c-{index}", str(SECONDS)],
+                                         capture_output=True, text=True, check=True).stdout))
+    return (f"backend alone, load + save of 1 of 1,000 sessions: FileBackend {statistics.median(ours):,.0f}/s, "
+            f"C in place under flock {statistics.median(theirs):,.0f}/s: {statistics.median(ours) / statistics.median(theirs):.2f} "
+            f"(target >= 0.80)")
+
+
+def garbage_collection(count=100_000):
+    """`obsession gc` on a directory of `count` expired sessions, beside `rm -rf` of as many: the
+    file system's own floor for removing that many files."""
+    make_store(f"{run}/expired", count, 0, mtime=int(time.time()) - 86400)
+    make_store(f"{run}/doomed", count, 0)
+    subprocess.run(["sync"])
+    started = time.perf_counter()
+    output = subprocess.run([f"{BIN}/obsession", "gc", "--sessions", f"{run}/expired"], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    elapsed = time.perf_counter() - started
+    left = len(os.listdir(f"{run}/expired"))
+    subprocess.run(["sync"])
+    started = time.perf_counter()
+    subprocess.run(["rm", "-rf", f"{run}/doomed"], check=True)
+    floor = time.perf_counter() - started
+    return (f"garbage collection of {count:,} expired files: {elapsed:.2f} s ({output}; {left} left) (target < 2 s); "
+            f"rm -rf of {count:,} files: {floor:.2f} s")
+
+
+def scale(port):
+    """/incr on existing sessions with 1,000 stored, then SCALE stored, fan-out 2."""
+    rates = {}
+    for count in [1000, SCALE]:
+        directory = f"{run}/scale-{count}"
+        ids = make_store(directory, count, 2)
+        with open(f"{run}/scale-cookies", "w") as cookies:
+            cookies.write("\n".join(f"sid={sid}" for sid in ids[:SESSIONS]) + "\n")
+        socket_path = f"{run}/scale.sock"
+        server = subprocess.Popen([f"{BIN}/demo", "--listen", f"unix:{socket_path}", "--socket-mode", "666", "--workers",
+                                   str(WORKERS), "--sessions", directory, "--cookie-name", "sid", "--fan-out", "2"],
+                                  stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        total = sum(wrk(f"http://127.0.0.1:{port}/scale/incr?key=n", f"{HERE}/random_cookie.lua", "POST",
+                        f"{run}/scale-cookies") for _ in range(ROUNDS))
+        rates[count] = total / (ROUNDS * SECONDS)
+        server.terminate()
+        server.wait()
+    return (f"demo /incr, fan-out 2: {rates[1000]:,.0f} req/s with 1,000 stored sessions, {rates[SCALE]:,.0f} with "
+            f"{SCALE:,}: {rates[SCALE] / rates[1000]:.2f} (target within 20 %)")
 
 
 try:

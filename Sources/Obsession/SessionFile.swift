@@ -17,31 +17,40 @@ struct SessionFile {
         self.path = path
     }
 
-    /// Makes the session file `path` holding `record`, whole: written to an unnamed file first
-    /// (`O_TMPFILE`), then linked into place, so a crash never leaves an empty or half-written
-    /// new session. False if another request made the file first.
+    /// Makes the session file `path` holding `record`; false if another request made it first.
+    ///
+    /// A record of one page is written straight into the new file: a crash can leave it empty
+    /// (which reads as missing, for a session that never reached its client) but not half
+    /// written. A larger one is written under a temporary name and linked into place whole.
     static func create(_ path: String, record: [UInt8], modifiedAt: Int?, durability: FileBackend.Durability,
                        makeParents: Bool) throws -> Bool {
-        let parent = String(path[..<path.lastIndex(of: "/")!])
-        var descriptor = open(parent, O_RDWR | O_DIRECTORY | Self.unnamedFile | O_CLOEXEC, 0o600)
+        let direct = record.count <= FileBackend.inPlaceLimit
+        let target = direct ? path : "\(path).tmp.\(SessionID.random().text.prefix(12))"
+        var descriptor = open(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         if descriptor < 0, errno == ENOENT, makeParents {
             try makeFanOutDirectories(for: path)
-            descriptor = open(parent, O_RDWR | O_DIRECTORY | Self.unnamedFile | O_CLOEXEC, 0o600)
+            descriptor = open(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         }
-        guard descriptor >= 0 else { throw SessionError.backendFailed("cannot create a session file in \(parent): \(errnoText())") }
-        defer { Glibc.close(descriptor) }
-        let file = SessionFile(descriptor: descriptor, path: path)
-        try file.write(record: record, modifiedAt: modifiedAt, durability: durability, replacing: 0)
-        guard linkat(AT_FDCWD, "/proc/self/fd/\(descriptor)", AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0 else {
+        guard descriptor >= 0 else {
+            if errno == EEXIST { return false }
+            throw SessionError.backendFailed("cannot create \(target): \(errnoText())")
+        }
+        do {
+            defer { Glibc.close(descriptor) }
+            try SessionFile(descriptor: descriptor, path: target)
+                .write(record: record, modifiedAt: modifiedAt, durability: durability, replacing: 0)
+        } catch {
+            unlink(target)
+            throw error
+        }
+        guard !direct else { return true }
+        defer { unlink(target) }
+        guard link(target, path) == 0 else {
             if errno == EEXIST { return false }
             throw SessionError.backendFailed("cannot create \(path): \(errnoText())")
         }
         return true
     }
-
-    /// `O_TMPFILE`, which Swift's Glibc module does not export: the same value on every Linux
-    /// architecture, with the architecture's own `O_DIRECTORY`.
-    private static let unnamedFile: Int32 = 0o20000000
 
     /// Wraps a descriptor this backend opened.
     init(descriptor: Int32, path: String) {
