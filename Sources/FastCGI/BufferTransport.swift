@@ -33,9 +33,4 @@ final class BufferTransport: Transport {
     func flush() -> Bool { output.count <= failWritesAfter }
 
     func logError(_ line: String) { errors.append(line) }
-
-    /// A request over this transport.
-    func request(_ parameters: CGIParameters, configuration: FastCGIServer.Configuration = .init()) -> Request {
-        Request(parameters: parameters, transport: self, configuration: configuration, isCGI: false)
-    }
 }

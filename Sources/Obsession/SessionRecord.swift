@@ -43,12 +43,6 @@ enum SessionRecord {
         return (Array(data), Int(Int64(bitPattern: readLittleEndian(bytes, at: 8, bytes: 8))))
     }
 
-    /// The creation time in a record's header, if the header is one of ours.
-    static func createdAt(inHeader header: [UInt8]) -> Int? {
-        guard header.count >= 16, Array(header[0..<4]) == magic else { return nil }
-        return Int(Int64(bitPattern: readLittleEndian(header, at: 8, bytes: 8)))
-    }
-
     private static func appendLittleEndian(_ value: UInt64, bytes count: Int, to output: inout [UInt8]) {
         for index in 0..<count { output.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(index)))) }
     }

@@ -178,14 +178,7 @@ import Testing
 
     private func unixListener(_ path: String) throws -> Int32 {
         let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: path.utf8) }
-        let ok = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
-            }
-        }
+        let ok = withUnixSocketAddress(path) { bind(descriptor, $0, $1) == 0 }
         guard ok, listen(descriptor, 64) == 0 else { throw POSIXError(.EADDRINUSE) }
         return descriptor
     }
