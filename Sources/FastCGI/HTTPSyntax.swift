@@ -2,13 +2,37 @@
 enum HTTPSyntax {
     /// tchar: the characters of a token, such as a header or cookie name.
     static func isTokenByte(_ byte: UInt8) -> Bool {
+        tokenBytes[Int(byte)]
+    }
+
+    /// Which of the 256 byte values are tchar.
+    private static let tokenBytes: [Bool] = (0..<256).map { value in
+        let byte = UInt8(value)
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            true
+            return true
         default:
-            "!#$%&'*+-.^_`|~".utf8.contains(byte)
+            return "!#$%&'*+-.^_`|~".utf8.contains(byte)
         }
     }
+
+    /// Whether two header names are equal, ignoring ASCII case, without making new strings.
+    static func namesEqual(_ first: String, _ second: String) -> Bool {
+        first.utf8.count == second.utf8.count
+            && first.utf8.elementsEqual(second.utf8) { lowercase($0) == lowercase($1) }
+    }
+
+    private static func lowercase(_ byte: UInt8) -> UInt8 {
+        (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
+    }
+
+    /// `Status: 200 OK\r\n`, the CGI status line, made once for the common statuses.
+    static func statusLine(_ status: Int) -> [UInt8] {
+        if status == 200 { return okStatusLine }
+        return Array("Status: \(status) \(reasonPhrase(status))\r\n".utf8)
+    }
+
+    private static let okStatusLine = Array("Status: 200 OK\r\n".utf8)
 
     /// Whether a header value is safe to send: no CR, LF or NUL, which would split or cut the
     /// response.

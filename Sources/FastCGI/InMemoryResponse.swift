@@ -21,8 +21,7 @@ public struct InMemoryResponse: Sendable {
     /// let cookie = response.header("Set-Cookie")
     /// ```
     public func header(_ name: String) -> String? {
-        let lowered = name.lowercased()
-        return headers.first { $0.name.lowercased() == lowered }?.value
+        headers.first { HTTPSyntax.namesEqual($0.name, name) }?.value
     }
 
     /// The body as UTF-8 text.

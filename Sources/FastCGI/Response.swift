@@ -55,8 +55,7 @@ public final class Response {
     /// response.removeHeader("Set-Cookie")
     /// ```
     public func removeHeader(_ name: String) {
-        let lowered = name.lowercased()
-        headers.fields.removeAll { $0.name.lowercased() == lowered }
+        headers.fields.removeAll { HTTPSyntax.namesEqual($0.name, name) }
     }
 
     /// The first value of a header (case-insensitive), or nil.
@@ -65,8 +64,7 @@ public final class Response {
     /// if response.header("Cache-Control") == nil { … }
     /// ```
     public func header(_ name: String) -> String? {
-        let lowered = name.lowercased()
-        return headers.first { $0.name.lowercased() == lowered }?.value
+        headers.first { HTTPSyntax.namesEqual($0.name, name) }?.value
     }
 
     /// Adds a `Set-Cookie` header for `cookie`, after checking it (see ``Cookie``).
@@ -160,10 +158,10 @@ public final class Response {
         headersSent = true
         var block: [UInt8] = []
         block.reserveCapacity(256 + body.count)
-        block.append(contentsOf: "Status: \(status) \(HTTPSyntax.reasonPhrase(status))\r\n".utf8)
+        block.append(contentsOf: HTTPSyntax.statusLine(status))
         var hasContentType = false
         for header in headers {
-            hasContentType = hasContentType || header.name.utf8.elementsEqual("content-type".utf8) { $0 | 0x20 == $1 }
+            hasContentType = hasContentType || HTTPSyntax.namesEqual(header.name, "Content-Type")
             block.append(contentsOf: header.name.utf8)
             block.append(contentsOf: ": ".utf8)
             block.append(contentsOf: header.value.utf8)
