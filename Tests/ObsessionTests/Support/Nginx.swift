@@ -13,8 +13,14 @@ final class Nginx {
         try self.init(upstreams: [upstream], in: directory, clientMaxBodySize: clientMaxBodySize, extra: extra)
     }
 
+    /// Starts nginx with `locations` as its `server` block's content (a deploy file's).
+    convenience init(locations: String, in directory: TemporaryDirectory) throws {
+        try self.init(upstreams: [], in: directory, locations: locations)
+    }
+
     /// Starts nginx in front of several upstreams, taken in turn.
-    init(upstreams: [String], in directory: TemporaryDirectory, clientMaxBodySize: String = "64m", extra: String = "") throws {
+    init(upstreams: [String], in directory: TemporaryDirectory, clientMaxBodySize: String = "64m", extra: String = "",
+         locations: String? = nil) throws {
         self.directory = directory
         port = try freePort()
         let prefix = directory.file("nginx")
@@ -31,15 +37,17 @@ final class Nginx {
           client_body_temp_path \(prefix)/body;
           fastcgi_temp_path \(prefix)/fastcgi;
           client_max_body_size \(clientMaxBodySize);
-          upstream app { \(upstreams.map { "server \($0);" }.joined(separator: " ")) }
+          \(upstreams.isEmpty ? "" : "upstream app { \(upstreams.map { "server \($0);" }.joined(separator: " ")) }")
           server {
             listen 127.0.0.1:\(port);
+            \(locations ?? """
             location / {
               include /etc/nginx/fastcgi_params;
               fastcgi_param PATH_INFO $uri;
               fastcgi_param SCRIPT_NAME "";
               fastcgi_pass app;
             }
+            """)
             \(extra)
           }
         }

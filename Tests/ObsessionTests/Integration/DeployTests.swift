@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+
+/// Each file under deploy/ started for real with the server it configures, on loopback, and a
+/// session round trip through it: log in, see the user on the next request, log out.
+@Suite(.serialized) struct DeployTests {
+    /// A deploy file's text with its production paths swapped for the test's.
+    func deployFile(_ path: String, replacing replacements: [(String, String)]) throws -> String {
+        var text = try String(contentsOfFile: TestEnvironment.packageRoot.appendingPathComponent("deploy/" + path).path, encoding: .utf8)
+        for (old, new) in replacements {
+            #expect(text.contains(old), "\(path) no longer holds \(old)")
+            text = text.replacingOccurrences(of: old, with: new)
+        }
+        return text
+    }
+
+    /// Logs in, checks the user is known on the next request, logs out, checks the session is gone.
+    func sessionRoundTrip(port: UInt16) throws {
+        func request(_ path: String, method: String = "GET", cookie: String? = nil, form: String? = nil) throws -> HTTPResponse {
+            var headers: [(String, String)] = []
+            if let cookie { headers.append(("Cookie", cookie)) }
+            if form != nil { headers.append(("Content-Type", "application/x-www-form-urlencoded")) }
+            return try HTTPClient.request(port: port, method: method, path: path, headers: headers, body: Array((form ?? "").utf8))
+        }
+        let home = try request("/")
+        #expect(home.status == 200)
+        let token = try #require(home.csrfToken)
+        let login = try request("/login", method: "POST", cookie: home.sessionCookie, form: "user=deployer&csrf=\(token)")
+        #expect(login.status == 303)
+        let cookie = try #require(login.sessionCookie)
+        #expect(try request("/", cookie: cookie).text.contains("Logged in as <b id=user>deployer</b>"))
+        let logout = try request("/logout", method: "POST", cookie: cookie, form: "csrf=\(token)")
+        #expect(logout.status == 303)
+        #expect(logout.header("Set-Cookie")?.contains("Max-Age=0") == true)
+        #expect(try request("/session.json", cookie: cookie).text == "{}\n")
+    }
+
+    func startDemo(_ socket: String, in directory: TemporaryDirectory) throws -> ChildProcess {
+        let demo = try ChildProcess(TestEnvironment.executable("demo"),
+                                    ["--listen", "unix:\(socket)", "--socket-mode", "666", "--sessions", directory.file("sessions"),
+                                     "--cookie-secure", "off"], in: directory, name: "demo")
+        guard waitUntil({ demo.errorOutput.contains("listening on") }) else { throw TestFailure("demo: \(demo.errorOutput)") }
+        return demo
+    }
+
+    @Test func nginxWithTheDeploySnippet() throws {
+        let directory = try TemporaryDirectory()
+        let socket = directory.file("app.sock")
+        let demo = try startDemo(socket, in: directory)
+        let snippet = try deployFile("nginx/obsession.conf", replacing: [
+            ("include fastcgi_params;", "include /etc/nginx/fastcgi_params;"), ("/run/obsession/app.sock", socket),
+        ])
+        let nginx = try Nginx(locations: snippet, in: directory)
+        try sessionRoundTrip(port: nginx.port)
+        #expect(demo.isRunning)
+    }
+
+    @Test func lighttpdWithTheDeploySnippet() throws {
+        let directory = try TemporaryDirectory()
+        let socket = directory.file("app.sock")
+        let demo = try startDemo(socket, in: directory)
+        let port = try freePort()
+        let snippet = try deployFile("lighttpd/obsession.conf", replacing: [("/run/obsession/app.sock", socket)])
+        try snippet.write(toFile: directory.file("obsession.conf"), atomically: false, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: directory.file("www"), withIntermediateDirectories: false)
+        try """
+        server.document-root = "\(directory.file("www"))"
+        server.bind = "127.0.0.1"
+        server.port = \(port)
+        server.errorlog = "\(directory.file("lighttpd-error.log"))"
+        include "\(directory.file("obsession.conf"))"
+        """.write(toFile: directory.file("lighttpd.conf"), atomically: false, encoding: .utf8)
+        let lighttpd = try ChildProcess("/usr/sbin/lighttpd", ["-D", "-f", directory.file("lighttpd.conf")], in: directory, name: "lighttpd")
+        defer { lighttpd.signal(SIGTERM); _ = lighttpd.waitForExit(seconds: 5) }
+        #expect(waitUntil { (try? HTTPClient.connect(port: port)).map { close($0); return true } ?? false })
+        try sessionRoundTrip(port: port)
+        #expect(demo.isRunning)
+    }
+
+    @Test func spawnFcgiHandsTheSocketOverAsDescriptorZero() throws {
+        let directory = try TemporaryDirectory()
+        let socket = directory.file("app.sock")
+        let script = TestEnvironment.packageRoot.appendingPathComponent("deploy/spawn-fcgi/obsession.sh").path
+        let spawned = try ChildProcess("/bin/sh", [script], in: directory, name: "spawn-fcgi", environment: [
+            "SOCKET": socket, "PROGRAM": TestEnvironment.executable("demo"), "SESSIONS": directory.file("sessions"),
+            "SOCKET_MODE": "0666",
+        ])
+        #expect(waitUntil { spawned.errorOutput.contains("listening on inherited socket 0") }, "\(spawned.errorOutput)")
+        let nginx = try Nginx(upstream: "unix:\(socket)", in: directory)
+        // The script runs the demo with its production defaults: the session cookie is Secure.
+        #expect(try nginx.request("/").header("Set-Cookie")?.contains("; Secure") == true)
+        try sessionRoundTrip(port: nginx.port)
+        #expect(spawned.isRunning)
+    }
+}
