@@ -92,4 +92,42 @@ import Testing
         try sessionRoundTrip(port: nginx.port)
         #expect(spawned.isRunning)
     }
+
+    @Test func systemdUnitsUnderSocketActivation() throws {
+        let directory = try TemporaryDirectory()
+        let units = TestEnvironment.packageRoot.appendingPathComponent("deploy/systemd")
+        let socketUnit = try String(contentsOf: units.appendingPathComponent("obsession.socket"), encoding: .utf8)
+        let serviceUnit = try String(contentsOf: units.appendingPathComponent("obsession.service"), encoding: .utf8)
+        func setting(_ name: String, in unit: String) throws -> String {
+            try #require(unit.split(separator: "\n").first { $0.hasPrefix(name + "=") }).dropFirst(name.count + 1).description
+        }
+        #expect(try setting("ListenStream", in: socketUnit) == "/run/obsession/app.sock")
+        #expect(try setting("StateDirectory", in: serviceUnit) == "obsession")
+        // systemd's own check of both units (with the program where this build put it).
+        try socketUnit.write(toFile: directory.file("obsession.socket"), atomically: false, encoding: .utf8)
+        try serviceUnit.replacingOccurrences(of: "/usr/local/bin/demo", with: TestEnvironment.executable("demo"))
+            .write(toFile: directory.file("obsession.service"), atomically: false, encoding: .utf8)
+        let verify = try ChildProcess("/usr/bin/systemd-analyze", ["verify", directory.file("obsession.socket"),
+                                                                   directory.file("obsession.service")],
+                                      in: directory, name: "verify")
+        #expect(verify.waitForExit() == 0)
+        #expect(verify.errorOutput.isEmpty, "\(verify.errorOutput)")
+        // The service's own command line, with the paths a test may use.
+        let socket = directory.file("app.sock")
+        let state = directory.file("state")
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: false)
+        let command = try setting("ExecStart", in: serviceUnit)
+            .replacingOccurrences(of: "/usr/local/bin/demo", with: TestEnvironment.executable("demo"))
+            .replacingOccurrences(of: "${STATE_DIRECTORY}", with: state)
+            .split(separator: " ").map(String.init)
+        let activator = try ChildProcess("/usr/bin/systemd-socket-activate", ["-l", socket] + command, in: directory,
+                                         name: "activator")
+        #expect(waitUntil { FileManager.default.fileExists(atPath: socket) })
+        let nginx = try Nginx(upstream: "unix:\(socket)", in: directory)
+        try sessionRoundTrip(port: nginx.port)
+        #expect(waitUntil(seconds: 5) { activator.errorOutput.contains("listening on inherited socket 3") })
+        #expect(try FileManager.default.contentsOfDirectory(atPath: state) == ["sessions"])
+        activator.signal(SIGTERM)
+        #expect(activator.waitForExit(seconds: 15) == 0)
+    }
 }
