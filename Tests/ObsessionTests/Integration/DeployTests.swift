@@ -130,4 +130,15 @@ import Testing
         activator.signal(SIGTERM)
         #expect(activator.waitForExit(seconds: 15) == 0)
     }
+
+    @Test func apacheThroughModProxyFcgi() throws {
+        let directory = try TemporaryDirectory()
+        chmod(directory.path, 0o755)  // Apache's workers run as daemon: let them reach the socket
+        let socket = directory.file("app.sock")
+        let demo = try startDemo(socket, in: directory)
+        let snippet = try deployFile("apache/obsession-proxy-fcgi.conf", replacing: [("/run/obsession/app.sock", socket)])
+        let apache = try Apache(modules: ["proxy", "proxy_fcgi"], body: snippet, in: directory)
+        try sessionRoundTrip(port: apache.port)
+        #expect(demo.isRunning)
+    }
 }

@@ -1,0 +1,41 @@
+import Foundation
+
+/// A real Apache httpd from Debian's package on a free loopback port, with its own server root,
+/// the modules named and `body` in its configuration. Stopped when dropped.
+final class Apache {
+    let port: UInt16
+    private let child: ChildProcess
+    private let root: String
+
+    init(modules: [String], body: String, in directory: TemporaryDirectory) throws {
+        port = try freePort()
+        root = directory.file("apache")
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let loads = (["mpm_event", "authz_core"] + modules)
+            .map { "LoadModule \($0)_module /usr/lib/apache2/modules/mod_\($0).so" }.joined(separator: "\n")
+        try """
+        ServerRoot \(root)
+        ServerName 127.0.0.1
+        Listen 127.0.0.1:\(port)
+        PidFile \(root)/httpd.pid
+        ErrorLog \(root)/error.log
+        LogLevel warn
+        User daemon
+        Group daemon
+        \(loads)
+        \(body)
+        """.write(toFile: root + "/httpd.conf", atomically: false, encoding: .utf8)
+        child = try ChildProcess("/usr/sbin/apache2", ["-f", root + "/httpd.conf", "-DFOREGROUND"], in: directory, name: "apache")
+        let port = port
+        guard waitUntil({ (try? HTTPClient.connect(port: port)).map { close($0); return true } ?? false }) else {
+            throw TestFailure("apache did not start: \(child.errorOutput) \(errorLog)")
+        }
+    }
+
+    var errorLog: String { (try? String(contentsOfFile: root + "/error.log", encoding: .utf8)) ?? "" }
+
+    deinit {
+        child.signal(SIGTERM)
+        _ = child.waitForExit(seconds: 10)
+    }
+}
