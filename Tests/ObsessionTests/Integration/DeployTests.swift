@@ -141,4 +141,58 @@ import Testing
         try sessionRoundTrip(port: apache.port)
         #expect(demo.isRunning)
     }
+
+    /// deploy/cgi/obsession.cgi installed in `directory`, its sessions in a directory any user
+    /// may create entries in (the CGI user makes its own 0700 one there).
+    func installCGIScript(in directory: TemporaryDirectory) throws -> String {
+        let state = directory.file("state")
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: false)
+        chmod(state, 0o1777)
+        let script = directory.file("obsession.cgi")
+        try deployFile("cgi/obsession.cgi", replacing: [
+            ("/usr/local/bin/demo", TestEnvironment.executable("demo")), ("/var/lib/obsession/sessions", state + "/sessions"),
+        ]).write(toFile: script, atomically: false, encoding: .utf8)
+        chmod(script, 0o755)
+        return script
+    }
+
+    @Test func apacheRunningItAsACGIScript() throws {
+        let directory = try TemporaryDirectory()
+        chmod(directory.path, 0o755)
+        let script = try installCGIScript(in: directory)
+        let snippet = try deployFile("apache/obsession-cgi.conf", replacing: [("/usr/lib/cgi-bin/obsession.cgi", script)])
+        let apache = try Apache(modules: ["alias", "cgid"], body: "ScriptSock \(directory.file("cgid.sock"))\n" + snippet,
+                                in: directory)
+        try sessionRoundTrip(port: apache.port)
+    }
+
+    @Test func nginxRunningItAsACGIScriptThroughFcgiwrap() throws {
+        let directory = try TemporaryDirectory()
+        let script = try installCGIScript(in: directory)
+        let socket = directory.file("fcgiwrap.sock")
+        let fcgiwrap = try ChildProcess("/usr/sbin/fcgiwrap", ["-s", "unix:\(socket)"], in: directory, name: "fcgiwrap")
+        defer { fcgiwrap.signal(SIGTERM) }
+        #expect(waitUntil { FileManager.default.fileExists(atPath: socket) })
+        let snippet = try deployFile("nginx/obsession-fcgiwrap.conf", replacing: [
+            ("include fastcgi_params;", "include /etc/nginx/fastcgi_params;"), ("/usr/lib/cgi-bin/obsession.cgi", script),
+            ("/run/fcgiwrap.socket", socket),
+        ])
+        let nginx = try Nginx(locations: snippet, in: directory)
+        try sessionRoundTrip(port: nginx.port)
+    }
+
+    @Test func apacheStartingItThroughModFcgid() throws {
+        let directory = try TemporaryDirectory()
+        chmod(directory.path, 0o755)
+        let script = try installCGIScript(in: directory)
+        let snippet = try deployFile("apache/obsession-fcgid.conf", replacing: [("/usr/lib/cgi-bin/obsession.cgi", script)])
+        let apache = try Apache(modules: ["alias", "fcgid"], body: """
+            FcgidIPCDir \(directory.file("fcgid"))
+            FcgidProcessTableFile \(directory.file("fcgid.shm"))
+            \(snippet)
+            """, in: directory)
+        try sessionRoundTrip(port: apache.port)
+        // Served by a long-lived FastCGI process, not a CGI process per request.
+        #expect(waitUntil(seconds: 5) { apache.errorLog.contains("listening on inherited socket 0") }, "\(apache.errorLog)")
+    }
 }
