@@ -3,7 +3,7 @@
 
 SWIFT ?= swift
 # Debian packages the tests start for real; bench adds wrk and the peers' own.
-TEST_PACKAGES := libfcgi-dev libfcgi-bin nginx-light curl systemd spawn-fcgi lighttpd apache2 libapache2-mod-fcgid fcgiwrap
+TEST_PACKAGES := libfcgi-dev libfcgi-bin nginx-light curl systemd spawn-fcgi lighttpd apache2 libapache2-mod-fcgid fcgiwrap wrk
 BENCH_PACKAGES := $(TEST_PACKAGES) wrk gcc php8.2-fpm python3
 DEMO_PORT ?= 8080
 

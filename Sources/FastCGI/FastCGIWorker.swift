@@ -14,13 +14,16 @@ struct FastCGIWorker: Sendable {
     let shutdown: ShutdownSignal.Observer
     let configuration: FastCGIServer.Configuration
     let responder: any Responder
+    /// The requests this process may still serve, with `maxRequests`.
+    let budget: RequestBudget?
 
     init(listenDescriptor: Int32, shutdown: ShutdownSignal.Observer, configuration: FastCGIServer.Configuration,
-         responder: some Responder) {
+         responder: some Responder, budget: RequestBudget?) {
         self.listenDescriptor = listenDescriptor
         self.shutdown = shutdown
         self.configuration = configuration
         self.responder = responder
+        self.budget = budget
     }
 
     func run() {
@@ -48,6 +51,10 @@ struct FastCGIWorker: Sendable {
             RequestCycle(transport: transport, parameters: transport.parameters(), configuration: configuration, isCGI: false)
                 .run(responder)
             FCGX_Finish_r(request)
+            if let budget, budget.spend() {
+                logLine("retiring after \(budget.limit) requests")
+                ShutdownSignal.trigger()
+            }
         }
     }
 

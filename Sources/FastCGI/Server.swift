@@ -45,6 +45,11 @@ public struct FastCGIServer: Sendable {
         public var trustForwardedProto = false
         /// Seconds that requests in flight get to finish after SIGTERM.
         public var gracePeriod = 10
+        /// Worker processes under a supervisor (with ``workers`` threads each); 1 runs the threads
+        /// in this process, unsupervised, unless ``maxRequests`` is set.
+        public var processes = 1
+        /// Requests after which a worker process retires and the supervisor starts a fresh one.
+        public var maxRequests: Int?
 
         /// Makes a configuration.
         ///
@@ -109,12 +114,25 @@ public struct FastCGIServer: Sendable {
     private func serveFastCGI(on address: ListenAddress, _ responder: some Responder) throws(ServerError) {
         let socket = try ListeningSocket(address, backlog: configuration.backlog)
         defer { socket.close() }
+        if configuration.processes > 1 || configuration.maxRequests != nil {
+            try Supervisor(configuration: configuration, address: address).run { () throws(ServerError) in
+                try serveWorkers(on: socket.descriptor, address: address, responder)
+            }
+        } else {
+            try serveWorkers(on: socket.descriptor, address: address, responder)
+        }
+    }
+
+    /// Runs the worker threads of this process on the listening socket until SIGTERM or SIGINT
+    /// (or retirement after ``Configuration/maxRequests``), then waits for them.
+    private func serveWorkers(on descriptor: Int32, address: ListenAddress, _ responder: some Responder) throws(ServerError) {
         guard FCGX_Init() == 0 else { throw ServerError(.cannotStart, "libfcgi failed to initialise") }
         Self.keepDescriptorsSelectable()
         let shutdown = try ShutdownSignal()
         let finished = try CompletionPipe()
-        let worker = FastCGIWorker(listenDescriptor: socket.descriptor, shutdown: shutdown.observer,
-                                   configuration: configuration, responder: responder)
+        let worker = FastCGIWorker(listenDescriptor: descriptor, shutdown: shutdown.observer,
+                                   configuration: configuration, responder: responder,
+                                   budget: configuration.maxRequests.map(RequestBudget.init))
         for _ in 0..<configuration.workers {
             try WorkerThread.start {
                 worker.run()

@@ -2,7 +2,8 @@
 /// configuration, plus any flags of the program's own.
 ///
 /// `--listen unix:PATH|HOST:PORT|[IPV6]:PORT`, `--socket-mode OCTAL`, `--workers N`,
-/// `--max-body BYTES`, `--trust-forwarded-proto`. Each takes `--flag value` or `--flag=value`.
+/// `--processes P`, `--max-requests N`, `--max-body BYTES`, `--trust-forwarded-proto`. Each takes
+/// `--flag value` or `--flag=value`.
 ///
 /// ```swift
 /// let options = try ServerOptions(CommandLine.arguments.dropFirst(), programFlags: ["--sessions"])
@@ -54,6 +55,18 @@ public struct ServerOptions: Sendable {
                     throw ServerError(.invalidArgument, "--workers wants a number from 1 to 1024, not \(text)")
                 }
                 configuration.workers = workers
+            case "--processes":
+                let text = try required()
+                guard let processes = Int(text), (1...256).contains(processes) else {
+                    throw ServerError(.invalidArgument, "--processes wants a number from 1 to 256, not \(text)")
+                }
+                configuration.processes = processes
+            case "--max-requests":
+                let text = try required()
+                guard let requests = Int(text), requests >= 1 else {
+                    throw ServerError(.invalidArgument, "--max-requests wants a number of requests, not \(text)")
+                }
+                configuration.maxRequests = requests
             case "--max-body":
                 let text = try required()
                 guard let bytes = Int(text), bytes >= 0 else {
@@ -64,7 +77,7 @@ public struct ServerOptions: Sendable {
                 configuration.trustForwardedProto = true
             default:
                 guard programFlags.contains(flag) else {
-                    throw ServerError(.invalidArgument, "unknown option \(argument); the options are --listen, --socket-mode, --workers, --max-body, --trust-forwarded-proto\(programFlags.sorted().map { ", " + $0 }.joined())")
+                    throw ServerError(.invalidArgument, "unknown option \(argument); the options are --listen, --socket-mode, --workers, --processes, --max-requests, --max-body, --trust-forwarded-proto\(programFlags.sorted().map { ", " + $0 }.joined())")
                 }
                 programValues[flag] = try required()
             }

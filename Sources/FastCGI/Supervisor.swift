@@ -1,0 +1,173 @@
+import Glibc
+
+/// The write end of the supervisor's signal pipe, for its signal handler.
+nonisolated(unsafe) private var supervisorSignalDescriptor: Int32 = -1
+
+/// A master process that keeps `processes` worker processes serving one listening socket.
+///
+/// It restarts a worker that dies (with a back-off that grows while crashes come fast), replaces
+/// one that retired after `maxRequests`, and stops them all gracefully on SIGTERM or SIGINT.
+/// SIGHUP reloads: new workers start, then the old ones finish what they hold and exit. SIGUSR1
+/// writes the supervisor's state to the log. The socket stays open in the master throughout, so
+/// a connection waits in the backlog for whichever worker accepts it: a worker that dies costs
+/// only the requests it held.
+final class Supervisor {
+    private struct Worker {
+        let generation: Int
+        let started: Double
+    }
+
+    private let configuration: FastCGIServer.Configuration
+    private let address: ListenAddress
+    private var workers: [pid_t: Worker] = [:]
+    private var generation = 0
+    private var restarts = 0
+    private var retirements = 0
+    /// Crashes in a row of workers that died young, for the back-off.
+    private var quickCrashes = 0
+    /// When replacements for crashed workers are due (monotonic seconds).
+    private var pendingRestarts: [Double] = []
+    private var signalPipe: (read: Int32, write: Int32) = (-1, -1)
+
+    init(configuration: FastCGIServer.Configuration, address: ListenAddress) {
+        self.configuration = configuration
+        self.address = address
+    }
+
+    /// Supervises worker processes that each run `work`, until SIGTERM or SIGINT.
+    func run(_ work: @escaping () throws(ServerError) -> Void) throws(ServerError) {
+        try installSignals()
+        let processes = max(configuration.processes, 1)
+        logLine("supervising \(processes) processes of \(configuration.workers) workers on \(address)")
+        for _ in 0..<processes { try spawn(work) }
+        while true {
+            let now = Self.now()
+            let wait = pendingRestarts.min().map { Int32(max(0, ($0 - now) * 1000)) } ?? -1
+            var request = pollfd(fd: signalPipe.read, events: Int16(POLLIN), revents: 0)
+            _ = poll(&request, 1, wait)
+            var received = [UInt8](repeating: 0, count: 64)
+            let count = request.revents != 0 ? read(signalPipe.read, &received, received.count) : 0
+            for signal in received.prefix(max(count, 0)) {
+                switch Int32(signal) {
+                case SIGCHLD: reap()
+                case SIGHUP: try reload(work)
+                case SIGUSR1: logStatus()
+                default:
+                    stop()
+                    return
+                }
+            }
+            let due = pendingRestarts.filter { $0 <= Self.now() }
+            pendingRestarts.removeAll { $0 <= Self.now() }
+            for _ in due { try spawn(work) }
+        }
+    }
+
+    private func spawn(_ work: @escaping () throws(ServerError) -> Void) throws(ServerError) {
+        let pid = fork()
+        guard pid >= 0 else { throw ServerError(.cannotStart, "cannot start a worker process: \(errnoDescription(errno))", errno: errno) }
+        if pid == 0 {
+            close(signalPipe.read)
+            close(signalPipe.write)
+            for number in [SIGHUP, SIGCHLD, SIGUSR1] { signal(number, SIG_DFL) }
+            do {
+                try work()
+                exit(0)
+            } catch {
+                logLine("\(error)")
+                exit(1)
+            }
+        }
+        workers[pid] = Worker(generation: generation, started: Self.now())
+        logLine("started worker process \(pid)")
+    }
+
+    /// Collects the workers that ended and decides what replaces them.
+    private func reap() {
+        var status: Int32 = 0
+        while true {
+            let pid = waitpid(-1, &status, WNOHANG)
+            guard pid > 0, let worker = workers.removeValue(forKey: pid) else { return }
+            let exited = status & 0x7F == 0
+            let code = (status >> 8) & 0xFF
+            if worker.generation < generation {
+                logLine("old worker process \(pid) finished (reload)")
+            } else if exited && code == 0 {
+                retirements += 1
+                logLine("worker process \(pid) retired; starting its replacement")
+                pendingRestarts.append(Self.now())
+            } else {
+                let cause = exited ? "exited with status \(code)" : "was killed by signal \(status & 0x7F)"
+                quickCrashes = Self.now() - worker.started < 10 ? quickCrashes + 1 : 0
+                let delay = min(0.1 * Double(1 << min(quickCrashes, 6)), 5)
+                restarts += 1
+                logLine("worker process \(pid) \(cause); restarting it in \(delay) s")
+                pendingRestarts.append(Self.now() + delay)
+            }
+        }
+    }
+
+    /// SIGHUP: a new generation of workers, then the old one stops gracefully.
+    private func reload(_ work: @escaping () throws(ServerError) -> Void) throws(ServerError) {
+        let old = workers.keys.filter { workers[$0]!.generation == generation }
+        generation += 1
+        logLine("reloading: starting \(max(configuration.processes, 1)) new worker processes")
+        for _ in 0..<max(configuration.processes, 1) { try spawn(work) }
+        for pid in old { kill(pid, SIGTERM) }
+    }
+
+    /// SIGTERM or SIGINT: every worker finishes what it holds, within the grace period.
+    private func stop() {
+        logLine("stopping \(workers.count) worker processes")
+        for pid in workers.keys { kill(pid, SIGTERM) }
+        let deadline = Self.now() + Double(configuration.gracePeriod) + 1
+        var status: Int32 = 0
+        while !workers.isEmpty, Self.now() < deadline {
+            let pid = waitpid(-1, &status, WNOHANG)
+            if pid > 0 { workers[pid] = nil } else { usleep(20_000) }
+        }
+        for pid in workers.keys {
+            logLine("worker process \(pid) did not stop in time; killing it")
+            kill(pid, SIGKILL)
+        }
+        logLine("stopped")
+    }
+
+    private func logStatus() {
+        let pids = workers.keys.sorted().map(String.init).joined(separator: " ")
+        logLine("status: \(workers.count) worker processes (\(pids)), \(configuration.workers) workers each, "
+                + "\(restarts) restarts, \(retirements) retirements, \(pendingRestarts.count) restarts pending")
+    }
+
+    private func installSignals() throws(ServerError) {
+        var ends: [Int32] = [-1, -1]
+        try systemCall("cannot make the supervisor's signal pipe", code: .cannotStart) { pipe(&ends) }
+        for end in ends {
+            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(end, F_SETFL, O_NONBLOCK)
+        }
+        signalPipe = (ends[0], ends[1])
+        supervisorSignalDescriptor = ends[1]
+        signal(SIGPIPE, SIG_IGN)
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { number in
+            var byte = UInt8(truncatingIfNeeded: number)
+            _ = write(supervisorSignalDescriptor, &byte, 1)
+        }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = SA_RESTART
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        for number in [SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR1] {
+            sigaction(number, &action, nil)
+            sigaddset(&unblock, number)
+        }
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
+    }
+
+    private static func now() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+}

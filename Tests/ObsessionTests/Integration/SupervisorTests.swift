@@ -1,0 +1,124 @@
+import Foundation
+import Testing
+
+/// The supervisor under load (wrk through nginx): a worker process killed, a reload, retirement
+/// after --max-requests, a stop; and the request that makes libfcgi abort (CVE-2025-23016).
+@Suite(.serialized) struct SupervisorTests {
+    /// wrk's counts for one run.
+    struct Load {
+        let requests: Int
+        let failed: Int
+    }
+
+    final class Supervised {
+        let master: ChildProcess
+        let nginx: Nginx
+        let socket: String
+
+        init(in directory: TemporaryDirectory, arguments: [String]) throws {
+            socket = directory.file("app.sock")
+            master = try ChildProcess(TestEnvironment.executable("demo"),
+                                      ["--listen", "unix:\(socket)", "--socket-mode", "666", "--sessions", directory.file("sessions"),
+                                       "--cookie-secure", "off"] + arguments, in: directory, name: "master")
+            let master = master
+            guard waitUntil({ master.errorOutput.components(separatedBy: "listening on").count > 2 }) else {
+                throw TestFailure("the supervisor did not start its workers: \(master.errorOutput)")
+            }
+            nginx = try Nginx(upstream: "unix:\(socket)", in: directory)
+        }
+
+        var workerPIDs: [Int32] {
+            let directory = try? TemporaryDirectory()
+            guard let directory, let pgrep = try? ChildProcess("/usr/bin/pgrep", ["-P", "\(master.pid)"], in: directory, name: "pgrep"),
+                  pgrep.waitForExit() != nil else { return [] }
+            return pgrep.output.split(separator: "\n").compactMap { Int32($0) }
+        }
+
+        /// Runs wrk for `seconds` against POST /incr while `during` runs, and counts.
+        func load(seconds: Int, in directory: TemporaryDirectory, during: () -> Void) throws -> Load {
+            let wrk = try ChildProcess("/usr/bin/wrk", ["-t1", "-c8", "-d\(seconds)s", "-s", directory.file("post.lua"),
+                                                       "http://127.0.0.1:\(nginx.port)/incr?key=n"], in: directory, name: "wrk")
+            usleep(700_000)
+            during()
+            #expect(wrk.waitForExit(seconds: Double(seconds) + 10) == 0)
+            let output = wrk.output
+            let requests = output.split(separator: "\n").first { $0.contains("requests in") }
+                .flatMap { Int($0.split(separator: " ").first ?? "") } ?? 0
+            let failed = output.split(separator: "\n").first { $0.contains("Non-2xx or 3xx responses:") }
+                .flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
+            let socketErrors = output.contains("Socket errors") ? 1 : 0
+            return Load(requests: requests, failed: failed + socketErrors)
+        }
+    }
+
+    func postScript(in directory: TemporaryDirectory) throws {
+        try "wrk.method = \"POST\"\n".write(toFile: directory.file("post.lua"), atomically: false, encoding: .utf8)
+    }
+
+    @Test func killedWorkerProcessCostsOnlyTheRequestsItHeld() throws {
+        let directory = try TemporaryDirectory()
+        try postScript(in: directory)
+        let served = try Supervised(in: directory, arguments: ["--processes", "2", "--workers", "2"])
+        let before = served.workerPIDs
+        #expect(before.count == 2)
+        let load = try served.load(seconds: 3, in: directory) { kill(before[0], SIGKILL) }
+        print("killed one worker process under load: \(load.failed) of \(load.requests) requests failed")
+        #expect(load.requests > 100)
+        #expect(load.failed <= 2, "at most the 2 requests the killed process held")
+        #expect(served.master.errorOutput.contains("worker process \(before[0]) was killed by signal 9; restarting it"))
+        #expect(waitUntil { served.workerPIDs.count == 2 && !served.workerPIDs.contains(before[0]) })
+    }
+
+    @Test func reloadUnderLoadFailsNoRequest() throws {
+        let directory = try TemporaryDirectory()
+        try postScript(in: directory)
+        let served = try Supervised(in: directory, arguments: ["--processes", "2", "--workers", "2"])
+        let before = Set(served.workerPIDs)
+        let load = try served.load(seconds: 3, in: directory) { served.master.signal(SIGHUP) }
+        print("reload under load: \(load.failed) of \(load.requests) requests failed")
+        #expect(load.requests > 100)
+        #expect(load.failed == 0)
+        #expect(waitUntil { Set(served.workerPIDs).isDisjoint(with: before) && served.workerPIDs.count == 2 })
+    }
+
+    @Test func retirementAfterMaxRequestsFailsNoRequest() throws {
+        let directory = try TemporaryDirectory()
+        try postScript(in: directory)
+        let served = try Supervised(in: directory, arguments: ["--processes", "2", "--workers", "2", "--max-requests", "100"])
+        let load = try served.load(seconds: 3, in: directory) {}
+        let retirements = served.master.errorOutput.components(separatedBy: "retired; starting its replacement").count - 1
+        print("retirement under load: \(retirements) retirements, \(load.failed) of \(load.requests) requests failed")
+        #expect(load.requests > 500)
+        #expect(retirements >= 4)
+        #expect(load.failed == 0)
+    }
+
+    @Test func sigtermStopsEveryProcess() throws {
+        let directory = try TemporaryDirectory()
+        let served = try Supervised(in: directory, arguments: ["--processes", "3"])
+        let workers = served.workerPIDs
+        #expect(workers.count == 3)
+        served.master.signal(SIGTERM)
+        #expect(served.master.waitForExit(seconds: 15) == 0)
+        #expect(workers.allSatisfy { kill($0, 0) != 0 })
+    }
+
+    @Test func requestThatMakesLibfcgiAbortCostsOnlyThatProcess() throws {
+        let directory = try TemporaryDirectory()
+        let served = try Supervised(in: directory, arguments: ["--processes", "2", "--workers", "2"])
+        // CVE-2025-23016: two parameter lengths of 0x7ffffffe overflow libfcgi's allocation,
+        // which Debian's build turns into an assertion: the process aborts.
+        let client = try FastCGIClient(unixPath: served.socket)
+        try client.send(FastCGIClient.record(1, [0, 1, 0, 0, 0, 0, 0, 0])
+                        + FastCGIClient.record(4, [0xFF, 0xFF, 0xFF, 0xFE, 0xFF, 0xFF, 0xFF, 0xFE, 65, 65]))
+        _ = try? client.readStdout()
+        client.close()
+        #expect(waitUntil { served.master.errorOutput.contains("was killed by signal 6; restarting it") },
+                "\(served.master.errorOutput)")
+        for index in 0..<20 {
+            #expect(try served.nginx.request("/session.json?i=\(index)").status == 200)
+        }
+        // The aborted process may spend seconds in Swift's crash backtracer before it is gone.
+        #expect(waitUntil(seconds: 20) { served.workerPIDs.count == 2 }, "\(served.workerPIDs) \(served.master.errorOutput)")
+    }
+}
