@@ -127,8 +127,12 @@ http {{
   access_log off;
   client_body_temp_path {run}/body;
   fastcgi_temp_path {run}/fastcgi;
+  upstream kept_right {{ server unix:{run}/kept.sock; keepalive {WORKERS}; }}
+  upstream kept_wrong {{ server unix:{run}/kept.sock; keepalive {4 * WORKERS}; }}
   server {{
     listen 127.0.0.1:{port};
+    location = /kept-right {{ rewrite ^ / break; {app} fastcgi_keep_conn on; fastcgi_pass kept_right; }}
+    location = /kept-wrong {{ rewrite ^ / break; {app} fastcgi_keep_conn on; fastcgi_pass kept_wrong; }}
     location = /bare {{ include /etc/nginx/fastcgi_params; fastcgi_pass unix:{run}/bare.sock; }}
     location = /hello {{ rewrite ^ / break; {app} fastcgi_pass unix:{run}/hello.sock; }}
     location /demo/ {{ rewrite ^/demo(/.*)$ $1 break; {app} fastcgi_pass unix:{run}/demo.sock; }}
@@ -185,6 +189,7 @@ http {{
     print(classic_cgi(cookies_file=f"{run}/demo-cookies"))
     print(backend_loop())
     print(garbage_collection())
+    print(keep_alive(port))
     if SCALE:
         print(scale(port))
     check = subprocess.run(["curl", "-s", "-X", "POST", "-H", "Cookie: " + open(f"{run}/demo-cookies").readline().strip(),
@@ -277,6 +282,25 @@ def garbage_collection(count=100_000):
     floor = time.perf_counter() - started
     return (f"garbage collection of {count:,} expired files: {elapsed:.2f} s ({output}; {left} left) (target < 2 s); "
             f"rm -rf of {count:,} files: {floor:.2f} s")
+
+
+def keep_alive(port):
+    """nginx keeping FastCGI connections open to a program with WORKERS threads: idle kept
+    connections up to WORKERS, then four times as many (each holds a thread while idle)."""
+    lines = [f"fastcgi_keep_conn on, {WORKERS} worker threads, {CONNECTIONS} clients, {SECONDS} s:"]
+    for name, keepalive in [("right", WORKERS), ("wrong", 4 * WORKERS)]:
+        server = subprocess.Popen([f"{BIN}/hello", "--listen", f"unix:{run}/kept.sock", "--socket-mode", "666", "--workers",
+                                   str(WORKERS)], stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        output = subprocess.run(["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency", "--timeout", "5s",
+                                 f"http://127.0.0.1:{port}/kept-{name}"], capture_output=True, text=True).stdout
+        rate = next((line.split()[1] for line in output.splitlines() if line.startswith("Requests/sec")), "0")
+        p99 = next((line.split()[1] for line in output.splitlines() if line.strip().startswith("99%")), "-")
+        errors = " ".join(line.strip() for line in output.splitlines() if "Non-2xx" in line or "Socket errors" in line)
+        lines.append(f"  keepalive {keepalive:2}: {float(rate):8.0f} req/s, p99 {p99} {errors}")
+        server.terminate()
+        server.wait()
+    return "\n".join(lines)
 
 
 def scale(port):

@@ -16,14 +16,16 @@ struct FastCGIWorker: Sendable {
     let responder: any Responder
     /// The requests this process may still serve, with `maxRequests`.
     let budget: RequestBudget?
+    let status: WorkerStatus
 
     init(listenDescriptor: Int32, shutdown: ShutdownSignal.Observer, configuration: FastCGIServer.Configuration,
-         responder: some Responder, budget: RequestBudget?) {
+         responder: some Responder, budget: RequestBudget?, status: WorkerStatus) {
         self.listenDescriptor = listenDescriptor
         self.shutdown = shutdown
         self.configuration = configuration
         self.responder = responder
         self.budget = budget
+        self.status = status
     }
 
     func run() {
@@ -48,9 +50,11 @@ struct FastCGIWorker: Sendable {
                 usleep(10_000)
                 continue
             }
-            RequestCycle(transport: transport, parameters: transport.parameters(), configuration: configuration, isCGI: false)
-                .run(responder)
-            FCGX_Finish_r(request)
+            self.status.serving {
+                RequestCycle(transport: transport, parameters: transport.parameters(), configuration: configuration, isCGI: false)
+                    .run(responder)
+                FCGX_Finish_r(request)
+            }
             if let budget, budget.spend() {
                 logLine("retiring after \(budget.limit) requests")
                 ShutdownSignal.trigger()

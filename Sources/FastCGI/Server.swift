@@ -130,9 +130,10 @@ public struct FastCGIServer: Sendable {
         Self.keepDescriptorsSelectable()
         let shutdown = try ShutdownSignal()
         let finished = try CompletionPipe()
+        let status = try WorkerStatus()
         let worker = FastCGIWorker(listenDescriptor: descriptor, shutdown: shutdown.observer,
                                    configuration: configuration, responder: responder,
-                                   budget: configuration.maxRequests.map(RequestBudget.init))
+                                   budget: configuration.maxRequests.map(RequestBudget.init), status: status)
         for _ in 0..<configuration.workers {
             try WorkerThread.start {
                 worker.run()
@@ -140,7 +141,7 @@ public struct FastCGIServer: Sendable {
             }
         }
         logLine("listening on \(address) with \(configuration.workers) workers")
-        shutdown.waitForTrigger()
+        shutdown.waitForTrigger(reporting: status) { status.report(workers: configuration.workers, listenDescriptor: descriptor) }
         logLine("stopping: finishing requests in flight (grace period \(configuration.gracePeriod) s)")
         let unfinished = configuration.workers - finished.wait(for: configuration.workers, seconds: configuration.gracePeriod)
         guard unfinished == 0 else {

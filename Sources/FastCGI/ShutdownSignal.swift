@@ -52,10 +52,18 @@ struct ShutdownSignal: ~Copyable {
     /// What workers hold to see and wait for the shutdown.
     var observer: Observer { Observer(descriptor: descriptor) }
 
-    /// Waits for the shutdown signal, then marks it begun for every ``Observer``.
-    func waitForTrigger() {
-        var request = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-        while poll(&request, 1, -1) != 1 {}
+    /// Waits for the shutdown signal, then marks it begun for every ``Observer``; calls `report`
+    /// each time SIGUSR1 asks `status` for one meanwhile.
+    func waitForTrigger(reporting status: WorkerStatus, _ report: () -> Void) {
+        var descriptors = [
+            pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: status.descriptor, events: Int16(POLLIN), revents: 0),
+        ]
+        while true {
+            guard poll(&descriptors, 2, -1) > 0 else { continue }
+            if descriptors[0].revents != 0 { break }
+            if descriptors[1].revents != 0 { report() }
+        }
         shutdownTriggered.store(true, ordering: .relaxed)
     }
 

@@ -69,7 +69,7 @@ final class Supervisor {
         if pid == 0 {
             close(signalPipe.read)
             close(signalPipe.write)
-            for number in [SIGHUP, SIGCHLD, SIGUSR1] { signal(number, SIG_DFL) }
+            for number in [SIGHUP, SIGCHLD] { signal(number, SIG_DFL) }
             do {
                 try work()
                 exit(0)
@@ -133,10 +133,12 @@ final class Supervisor {
         logLine("stopped")
     }
 
+    /// SIGUSR1: its own line, then each worker process writes its own (busy, idle, served).
     private func logStatus() {
         let pids = workers.keys.sorted().map(String.init).joined(separator: " ")
         logLine("status: \(workers.count) worker processes (\(pids)), \(configuration.workers) workers each, "
                 + "\(restarts) restarts, \(retirements) retirements, \(pendingRestarts.count) restarts pending")
+        for pid in workers.keys { kill(pid, SIGUSR1) }
     }
 
     private func installSignals() throws(ServerError) {

@@ -55,6 +55,20 @@ import Testing
         #expect(demo.isRunning)
     }
 
+    @Test func nginxWithTheDeploySnippetOverTCP() throws {
+        let directory = try TemporaryDirectory()
+        let port = try freePort()
+        let demo = try ChildProcess(TestEnvironment.executable("demo"),
+                                    ["--listen", "127.0.0.1:\(port)", "--sessions", directory.file("sessions"), "--cookie-secure", "off"],
+                                    in: directory, name: "demo")
+        #expect(waitUntil { demo.errorOutput.contains("listening on") })
+        let snippet = try deployFile("nginx/obsession.conf", replacing: [
+            ("include fastcgi_params;", "include /etc/nginx/fastcgi_params;"), ("unix:/run/obsession/app.sock", "127.0.0.1:\(port)"),
+        ])
+        let nginx = try Nginx(locations: snippet, in: directory)
+        try sessionRoundTrip(port: nginx.port)
+    }
+
     @Test func lighttpdWithTheDeploySnippet() throws {
         let directory = try TemporaryDirectory()
         let socket = directory.file("app.sock")

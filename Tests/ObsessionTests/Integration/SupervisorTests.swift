@@ -121,4 +121,18 @@ import Testing
         // The aborted process may spend seconds in Swift's crash backtracer before it is gone.
         #expect(waitUntil(seconds: 20) { served.workerPIDs.count == 2 }, "\(served.workerPIDs) \(served.master.errorOutput)")
     }
+
+    @Test func sigusr1DumpsTheStateOfEveryProcess() throws {
+        let directory = try TemporaryDirectory()
+        let served = try Supervised(in: directory, arguments: ["--processes", "2", "--workers", "3"])
+        for _ in 0..<10 { #expect(try served.nginx.request("/session.json").status == 200) }
+        served.master.signal(SIGUSR1)
+        #expect(waitUntil {
+            served.master.errorOutput.contains("status: 2 worker processes (")
+                && served.master.errorOutput.components(separatedBy: "status: 3 workers, 0 busy, 3 idle, ").count == 3
+        }, "\(served.master.errorOutput)")
+        let counts = served.master.errorOutput.split(separator: "\n").filter { $0.contains("requests served") }
+            .compactMap { line in line.split(separator: " ").firstIndex(of: "requests").map { Int(line.split(separator: " ")[$0 - 1]) ?? 0 } }
+        #expect(counts.reduce(0, +) == 10)
+    }
 }

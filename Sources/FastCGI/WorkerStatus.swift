@@ -1,0 +1,59 @@
+import Glibc
+import Synchronization
+
+/// The write end of the status pipe, for the SIGUSR1 handler.
+nonisolated(unsafe) private var statusWriteDescriptor: Int32 = -1
+
+/// What an operator asks a worker process with SIGUSR1: its workers busy and idle, the requests
+/// it served, and the listen queue when the kernel tells it (TCP).
+final class WorkerStatus: Sendable {
+    private let busy = Atomic<Int>(0)
+    private let served = Atomic<Int>(0)
+    /// The end the main thread polls: readable when SIGUSR1 came.
+    let descriptor: Int32
+
+    init() throws(ServerError) {
+        var ends: [Int32] = [-1, -1]
+        try systemCall("cannot make the status pipe", code: .cannotStart) { pipe(&ends) }
+        for end in ends {
+            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(end, F_SETFL, O_NONBLOCK)
+        }
+        descriptor = ends[0]
+        statusWriteDescriptor = ends[1]
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { _ in
+            var byte: UInt8 = 1
+            _ = write(statusWriteDescriptor, &byte, 1)
+        }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = SA_RESTART
+        sigaction(SIGUSR1, &action, nil)
+    }
+
+    /// Marks a worker busy for the length of one request.
+    func serving(_ body: () -> Void) {
+        busy.wrappingAdd(1, ordering: .relaxed)
+        body()
+        busy.wrappingSubtract(1, ordering: .relaxed)
+        served.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    /// Reads the pending requests for a status line and writes one.
+    func report(workers: Int, listenDescriptor: Int32) {
+        var drained = [UInt8](repeating: 0, count: 64)
+        while read(descriptor, &drained, drained.count) > 0 {}
+        let busyNow = busy.load(ordering: .relaxed)
+        logLine("status: \(workers) workers, \(busyNow) busy, \(workers - busyNow) idle, "
+                + "\(served.load(ordering: .relaxed)) requests served, listen queue \(Self.listenQueue(listenDescriptor))")
+    }
+
+    /// Connections waiting to be accepted, which Linux reports for a TCP listening socket
+    /// (`tcpi_unacked`); a Unix socket's queue is not exposed this way.
+    private static func listenQueue(_ descriptor: Int32) -> String {
+        var info = tcp_info()
+        var length = socklen_t(MemoryLayout<tcp_info>.size)
+        guard getsockopt(descriptor, Int32(IPPROTO_TCP), TCP_INFO, &info, &length) == 0 else { return "not reported (Unix socket)" }
+        return "\(info.tcpi_unacked) of \(info.tcpi_sacked)"
+    }
+}
