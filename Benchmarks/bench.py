@@ -131,6 +131,7 @@ http {{
   upstream kept_wrong {{ server unix:{run}/kept.sock; keepalive {4 * WORKERS}; }}
   server {{
     listen 127.0.0.1:{port};
+    location = /kept-off {{ rewrite ^ / break; {app} fastcgi_pass unix:{run}/kept.sock; }}
     location = /kept-right {{ rewrite ^ / break; {app} fastcgi_keep_conn on; fastcgi_pass kept_right; }}
     location = /kept-wrong {{ rewrite ^ / break; {app} fastcgi_keep_conn on; fastcgi_pass kept_wrong; }}
     location = /bare {{ include /etc/nginx/fastcgi_params; fastcgi_pass unix:{run}/bare.sock; }}
@@ -285,10 +286,11 @@ def garbage_collection(count=100_000):
 
 
 def keep_alive(port):
-    """nginx keeping FastCGI connections open to a program with WORKERS threads: idle kept
-    connections up to WORKERS, then four times as many (each holds a thread while idle)."""
+    """nginx and FastCGI keep-alive against a program with WORKERS threads: off (the default),
+    idle kept connections up to WORKERS, then four times as many (each holds a thread while
+    idle). A fresh program for each."""
     lines = [f"fastcgi_keep_conn on, {WORKERS} worker threads, {CONNECTIONS} clients, {SECONDS} s:"]
-    for name, keepalive in [("right", WORKERS), ("wrong", 4 * WORKERS)]:
+    for name, keepalive in [("off", 0), ("right", WORKERS), ("wrong", 4 * WORKERS)]:
         server = subprocess.Popen([f"{BIN}/hello", "--listen", f"unix:{run}/kept.sock", "--socket-mode", "666", "--workers",
                                    str(WORKERS)], stderr=subprocess.DEVNULL)
         time.sleep(0.5)
