@@ -19,14 +19,9 @@ struct ShutdownSignal: ~Copyable {
     /// Makes the pipe and installs the handlers for SIGTERM and SIGINT; SIGPIPE is ignored so a
     /// client that went away is an error on write, not the death of the process.
     init() throws(ServerError) {
-        var ends: [Int32] = [-1, -1]
-        try systemCall("cannot make the shutdown pipe", code: .cannotStart) { pipe(&ends) }
-        for end in ends {
-            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
-            _ = fcntl(end, F_SETFL, O_NONBLOCK)
-        }
-        descriptor = ends[0]
-        shutdownWriteDescriptor = ends[1]
+        let ends = try makePipe("the shutdown pipe")
+        descriptor = ends.read
+        shutdownWriteDescriptor = ends.write
         signal(SIGPIPE, SIG_IGN)
         var action = sigaction()
         action.__sigaction_handler.sa_handler = { _ in ShutdownSignal.trigger() }

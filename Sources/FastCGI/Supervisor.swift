@@ -142,14 +142,8 @@ final class Supervisor {
     }
 
     private func installSignals() throws(ServerError) {
-        var ends: [Int32] = [-1, -1]
-        try systemCall("cannot make the supervisor's signal pipe", code: .cannotStart) { pipe(&ends) }
-        for end in ends {
-            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
-            _ = fcntl(end, F_SETFL, O_NONBLOCK)
-        }
-        signalPipe = (ends[0], ends[1])
-        supervisorSignalDescriptor = ends[1]
+        signalPipe = try makePipe("the supervisor's signal pipe")
+        supervisorSignalDescriptor = signalPipe.write
         signal(SIGPIPE, SIG_IGN)
         var action = sigaction()
         action.__sigaction_handler.sa_handler = { number in

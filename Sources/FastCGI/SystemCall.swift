@@ -21,3 +21,15 @@ func systemCall<T: BinaryInteger>(
         throw ServerError(code, "\(what()): \(errnoDescription(error))", errno: error)
     }
 }
+
+/// A pipe whose ends close on exec and never block: what a signal handler writes to and a
+/// thread polls. `purpose` names it in the error ("the shutdown pipe").
+func makePipe(_ purpose: String) throws(ServerError) -> (read: Int32, write: Int32) {
+    var ends: [Int32] = [-1, -1]
+    try systemCall("cannot make \(purpose)", code: .cannotStart) { pipe(&ends) }
+    for end in ends {
+        _ = fcntl(end, F_SETFD, FD_CLOEXEC)
+        _ = fcntl(end, F_SETFL, O_NONBLOCK)
+    }
+    return (ends[0], ends[1])
+}

@@ -13,14 +13,9 @@ final class WorkerStatus: Sendable {
     let descriptor: Int32
 
     init() throws(ServerError) {
-        var ends: [Int32] = [-1, -1]
-        try systemCall("cannot make the status pipe", code: .cannotStart) { pipe(&ends) }
-        for end in ends {
-            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
-            _ = fcntl(end, F_SETFL, O_NONBLOCK)
-        }
-        descriptor = ends[0]
-        statusWriteDescriptor = ends[1]
+        let ends = try makePipe("the status pipe")
+        descriptor = ends.read
+        statusWriteDescriptor = ends.write
         var action = sigaction()
         action.__sigaction_handler.sa_handler = { _ in
             var byte: UInt8 = 1

@@ -30,11 +30,7 @@ struct CompletionPipe: Sendable {
     private let writeEnd: Int32
 
     init() throws(ServerError) {
-        var ends: [Int32] = [-1, -1]
-        try systemCall("cannot make a pipe", code: .cannotStart) { pipe(&ends) }
-        readEnd = ends[0]
-        writeEnd = ends[1]
-        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        (readEnd, writeEnd) = try makePipe("the completion pipe")
     }
 
     /// Tells the waiter one more thread finished.
