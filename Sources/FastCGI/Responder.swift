@@ -20,6 +20,11 @@ public protocol Responder: Sendable {
 }
 
 extension Responder {
+    /// Does nothing: most responders keep no house.
+    ///
+    /// ```swift
+    /// struct Hello: Responder { func respond(to: Request, with: Response) throws {} }  // idle() is this one
+    /// ```
     public func idle() {}
 }
 

@@ -54,20 +54,45 @@ public protocol SessionLease: AnyObject {
 }
 
 extension SessionBackend {
+    /// Loads, merges and saves: not atomic. Override it where the store can lock.
+    ///
+    /// ```swift
+    /// try backend.update(id) { current in Array("{\"n\":1}".utf8) }
+    /// ```
     public func update(_ id: SessionID, _ merge: (StoredSession?) throws -> [UInt8]?) throws {
         if let data = try merge(try load(id)) { try save(id, data: data) }
     }
 
+    /// No lease: the backend holds nothing between a request's calls.
+    ///
+    /// ```swift
+    /// let lease = try backend.lease(id)   // nil
+    /// ```
     public func lease(_ id: SessionID) throws -> (any SessionLease)? { nil }
 
+    /// ``load(_:)``, ignoring the lease.
+    ///
+    /// ```swift
+    /// let stored = try backend.load(id, within: lease)
+    /// ```
     public func load(_ id: SessionID, within lease: any SessionLease) throws -> StoredSession? {
         try load(id)
     }
 
+    /// ``update(_:_:)``, ignoring the lease.
+    ///
+    /// ```swift
+    /// try backend.update(id, within: lease) { _ in data }
+    /// ```
     public func update(_ id: SessionID, within lease: any SessionLease, _ merge: (StoredSession?) throws -> [UInt8]?) throws {
         try update(id, merge)
     }
 
+    /// Deletes up to `limit` of ``keys(olderThan:)``.
+    ///
+    /// ```swift
+    /// let removed = try backend.collectGarbage(olderThan: now - 1440, limit: 1000)
+    /// ```
     public func collectGarbage(olderThan time: Int, limit: Int) throws -> Int {
         let stale = try keys(olderThan: time).prefix(limit)
         for id in stale { try delete(id) }
