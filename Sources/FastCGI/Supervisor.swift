@@ -42,7 +42,7 @@ final class Supervisor {
         for _ in 0..<processes { try spawn(work) }
         while true {
             let now = Self.now()
-            let wait = pendingRestarts.min().map { Int32(max(0, ($0 - now) * 1000)) } ?? -1
+            let wait = pendingRestarts.min().map { Int32(max(0, (($0 - now) * 1000).rounded(.up))) } ?? -1
             var request = pollfd(fd: signalPipe.read, events: Int16(POLLIN), revents: 0)
             _ = poll(&request, 1, wait)
             var received = [UInt8](repeating: 0, count: 64)
@@ -57,9 +57,11 @@ final class Supervisor {
                     return
                 }
             }
-            let due = pendingRestarts.filter { $0 <= Self.now() }
-            pendingRestarts.removeAll { $0 <= Self.now() }
-            for _ in due { try spawn(work) }
+            // One reading of the clock decides what is due, so none is dropped between two.
+            let current = Self.now()
+            let due = pendingRestarts.filter { $0 <= current }.count
+            pendingRestarts.removeAll { $0 <= current }
+            for _ in 0..<due { try spawn(work) }
         }
     }
 
