@@ -85,12 +85,8 @@ public final class FileBackend: SessionBackend {
         let path = self.path(of: id)
         guard let file = try SessionFile(opening: path, writable: false) else { return nil }
         defer { file.close() }
-        if let stored = try file.read(lockedRead: false) { return stored }
-        // A writer may be between its write and its truncate: look again under its lock.
-        guard let stored = try file.read(lockedRead: true) else {
-            throw SessionError.unreadable("\(path) is not an intact session record")
-        }
-        return stored
+        // Nil: unlinked since we opened it. Deleted (the path is gone) or replaced (read it again).
+        return try file.readSession() ?? load(id)
     }
 
     public func save(_ id: SessionID, data: [UInt8]) throws {
@@ -204,13 +200,7 @@ public final class FileBackend: SessionBackend {
 
     public func load(_ id: SessionID, within lease: any SessionLease) throws -> StoredSession? {
         guard let lease = lease as? FileLease, let file = lease.file else { return try load(id) }
-        if let stored = try file.read(lockedRead: false, known: lease.status) { return stored }
-        // Replaced by a larger record (read the new file), or deleted (then the path is gone too).
-        if try file.isUnlinked() { return try load(id) }
-        guard let stored = try file.read(lockedRead: true) else {
-            throw SessionError.unreadable("\(file.path) is not an intact session record")
-        }
-        return stored
+        return try file.readSession(known: lease.status) ?? load(id)
     }
 
     public func update(_ id: SessionID, within lease: any SessionLease, _ merge: (StoredSession?) throws -> [UInt8]?) throws {

@@ -114,6 +114,18 @@ struct SessionFile {
         return StoredSession(data: data, createdAt: createdAt, modifiedAt: status.st_mtim.tv_sec)
     }
 
+    /// The session this file holds, or nil if the file was unlinked since it was opened (deleted,
+    /// or replaced by a larger record). A failed first read is repeated under a shared lock, in
+    /// case a writer was between its write and its truncate; still not intact, it is unreadable.
+    func readSession(known: stat? = nil) throws -> StoredSession? {
+        if let stored = try read(lockedRead: false, known: known) { return stored }
+        if try isUnlinked() { return nil }
+        guard let stored = try read(lockedRead: true) else {
+            throw SessionError.unreadable("\(path) is not an intact session record")
+        }
+        return stored
+    }
+
     /// Rewrites the record in place: space first (so a full disk fails before the old record is
     /// touched; a new file has none to keep), then one write, then the truncation of a longer old
     /// record's tail.
