@@ -52,8 +52,8 @@ public final class Session: Sequence {
         }
         guard let stored else { return }
         let now = settings.clock.now
-        if let idle = settings.idleTimeout, now - stored.modifiedAt > idle {
-            log("session expired after \(now - stored.modifiedAt) s idle (limit \(idle) s)")
+        if now - stored.modifiedAt > settings.idleTimeout {
+            log("session expired after \(now - stored.modifiedAt) s idle (limit \(settings.idleTimeout) s)")
             try backend.delete(id)
             return
         }

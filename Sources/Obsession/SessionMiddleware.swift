@@ -67,10 +67,10 @@ extension SessionMiddleware {
     public func idle() {
         let now = settings.clock.now
         let last = settings.lastCollection.load(ordering: .relaxed)
-        guard now - last >= 60, settings.lastCollection.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged,
-              let idleTimeout = settings.idleTimeout else { return }
+        guard now - last >= 60,
+              settings.lastCollection.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged else { return }
         do {
-            _ = try backend.collectGarbage(olderThan: now - idleTimeout, limit: 1000)
+            _ = try backend.collectGarbage(olderThan: now - settings.idleTimeout, limit: 1000)
         } catch {
             logLine("session garbage collection failed: \(error)")
         }
@@ -112,13 +112,14 @@ extension SessionMiddleware where Application == ClosureResponder {
 /// What every session of one middleware shares.
 final class SessionMiddlewareSettings: Sendable {
     let cookie: CookieIdPersistence
-    let idleTimeout: Int?
+    /// Seconds of idleness after which a session expires: given, else the cookie's maxAge, else 1440.
+    let idleTimeout: Int
     let absoluteTimeout: Int?
     let clock: any SessionClock
     /// When idle workers last collected garbage, in seconds since 1970.
     let lastCollection = Atomic<Int>(0)
 
-    init(cookie: CookieIdPersistence, idleTimeout: Int?, absoluteTimeout: Int?, clock: any SessionClock) {
+    init(cookie: CookieIdPersistence, idleTimeout: Int, absoluteTimeout: Int?, clock: any SessionClock) {
         self.cookie = cookie
         self.idleTimeout = idleTimeout
         self.absoluteTimeout = absoluteTimeout
