@@ -23,19 +23,7 @@ struct ShutdownSignal: ~Copyable {
         descriptor = ends.read
         shutdownWriteDescriptor = ends.write
         signal(SIGPIPE, SIG_IGN)
-        var action = sigaction()
-        action.__sigaction_handler.sa_handler = { _ in ShutdownSignal.trigger() }
-        sigemptyset(&action.sa_mask)
-        action.sa_flags = SA_RESTART
-        sigaction(SIGTERM, &action, nil)
-        sigaction(SIGINT, &action, nil)
-        // A parent may have started us with these blocked (the mask survives exec); threads
-        // started after this inherit the unblocked mask.
-        var stopSignals = sigset_t()
-        sigemptyset(&stopSignals)
-        sigaddset(&stopSignals, SIGTERM)
-        sigaddset(&stopSignals, SIGINT)
-        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
+        handleSignals([SIGTERM, SIGINT]) { _ in ShutdownSignal.trigger() }
     }
 
     /// Begins the shutdown, as SIGTERM does. Safe to call from a signal handler.

@@ -147,20 +147,10 @@ final class Supervisor {
         signalPipe = try makePipe("the supervisor's signal pipe")
         supervisorSignalDescriptor = signalPipe.write
         signal(SIGPIPE, SIG_IGN)
-        var action = sigaction()
-        action.__sigaction_handler.sa_handler = { number in
+        handleSignals([SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR1]) { number in
             var byte = UInt8(truncatingIfNeeded: number)
             _ = write(supervisorSignalDescriptor, &byte, 1)
         }
-        sigemptyset(&action.sa_mask)
-        action.sa_flags = SA_RESTART
-        var unblock = sigset_t()
-        sigemptyset(&unblock)
-        for number in [SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR1] {
-            sigaction(number, &action, nil)
-            sigaddset(&unblock, number)
-        }
-        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
     }
 
     private static func now() -> Double {

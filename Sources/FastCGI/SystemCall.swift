@@ -33,3 +33,20 @@ func makePipe(_ purpose: String) throws(ServerError) -> (read: Int32, write: Int
     }
     return (ends[0], ends[1])
 }
+
+/// Points `signals` at `handler`, restarting the calls they interrupt, and unblocks them in this
+/// thread and the threads it starts: a parent may have started us with them blocked (the mask
+/// survives exec).
+func handleSignals(_ signals: [Int32], with handler: @convention(c) (Int32) -> Void) {
+    var action = sigaction()
+    action.__sigaction_handler.sa_handler = handler
+    sigemptyset(&action.sa_mask)
+    action.sa_flags = SA_RESTART
+    var unblocked = sigset_t()
+    sigemptyset(&unblocked)
+    for number in signals {
+        sigaction(number, &action, nil)
+        sigaddset(&unblocked, number)
+    }
+    pthread_sigmask(SIG_UNBLOCK, &unblocked, nil)
+}

@@ -16,14 +16,10 @@ final class WorkerStatus: Sendable {
         let ends = try makePipe("the status pipe")
         descriptor = ends.read
         statusWriteDescriptor = ends.write
-        var action = sigaction()
-        action.__sigaction_handler.sa_handler = { _ in
+        handleSignals([SIGUSR1]) { _ in
             var byte: UInt8 = 1
             _ = write(statusWriteDescriptor, &byte, 1)
         }
-        sigemptyset(&action.sa_mask)
-        action.sa_flags = SA_RESTART
-        sigaction(SIGUSR1, &action, nil)
     }
 
     /// Marks a worker busy for the length of one request.
