@@ -49,7 +49,7 @@ public final class FileBackend: SessionBackend {
     /// Levels of subdirectories named by the id's first characters (0, 1 or 2), so that a million
     /// sessions do not share one directory (PHP's `N;path`).
     public let fanOut: Int
-    private let clock: any SessionClock
+    let clock: any SessionClock
     private let directoryReady = Atomic<Bool>(false)
     /// The most data one session may hold.
     static let maxDataSize = 1 << 20
@@ -228,84 +228,6 @@ public final class FileBackend: SessionBackend {
             pause = min(pause * 2, 0.02)
         }
         return descriptor
-    }
-
-    public func keys() throws -> [SessionID] {
-        var ids: [SessionID] = []
-        try forEachFile { name, _ in
-            if let id = sessionID(inFileName: name) { ids.append(id) }
-            return true
-        }
-        return ids
-    }
-
-    /// Removes session files idle since before `time`, lock files whose session is gone and
-    /// temporary files a crash left, at most `limit` files; a file a writer holds locked is left
-    /// for a later pass.
-    ///
-    /// ```swift
-    /// let removed = try backend.collectGarbage(olderThan: SystemClock().now - 1440, limit: 10_000)
-    /// ```
-    public func collectGarbage(olderThan time: Int, limit: Int) throws -> Int {
-        var removed = 0
-        try forEachFile { name, parent in
-            let path = "\(parent)/\(name)"
-            if let marker = name.firstRange(of: ".tmp."), sessionID(inFileName: String(name[..<marker.lowerBound])) != nil {
-                // A replacement a crash left behind; an hour is far longer than any write.
-                if removeIfUnlocked(path, idleBefore: min(time, clock.now - 3600)) { removed += 1 }
-            } else if name.hasSuffix(".lock"), sessionID(inFileName: String(name.dropLast(5))) != nil {
-                var status = stat()
-                if lstat(String(path.dropLast(5)), &status) != 0, removeIfUnlocked(path, idleBefore: nil) { removed += 1 }
-            } else if sessionID(inFileName: name) != nil, removeIfUnlocked(path, idleBefore: time) {
-                removed += 1
-            }
-            return removed < limit
-        }
-        return removed
-    }
-
-    /// Unlinks `path` if no one holds its lock and (for a session) it is still idle since before
-    /// `idleBefore`, checked under the lock.
-    private func removeIfUnlocked(_ path: String, idleBefore: Int?) -> Bool {
-        if let idleBefore {
-            var status = stat()
-            guard lstat(path, &status) == 0, status.st_mtim.tv_sec < idleBefore else { return false }
-        }
-        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { return false }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0, status.st_uid == effectiveUser else { return false }
-        if let idleBefore, status.st_mtim.tv_sec >= idleBefore { return false }
-        return unlink(path) == 0
-    }
-
-    /// Calls `body` with each file name and its directory, through the fan-out levels, until it
-    /// returns false.
-    private func forEachFile(_ body: (String, String) throws -> Bool) throws {
-        func walk(_ path: String, depth: Int) throws -> Bool {
-            guard let stream = opendir(path) else {
-                if errno == ENOENT { return true }
-                throw SessionError.backendFailed("cannot list \(path): \(errnoText())")
-            }
-            defer { closedir(stream) }
-            while let entry = readdir(stream) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-                if name == "." || name == ".." { continue }
-                if depth < fanOut {
-                    if name.utf8.count == 1, try !walk("\(path)/\(name)", depth: depth + 1) { return false }
-                } else if name.hasPrefix(prefix), try !body(name, path) {
-                    return false
-                }
-            }
-            return true
-        }
-        _ = try walk(directory, depth: 0)
-    }
-
-    private func sessionID(inFileName name: String) -> SessionID? {
-        name.hasPrefix(prefix) ? SessionID(validating: String(name.dropFirst(prefix.count))) : nil
     }
 
     /// `directory/[c1/[c2/]]prefix<id>`; a `.` in the id names its level `_`.

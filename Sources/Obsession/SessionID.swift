@@ -48,7 +48,7 @@ public struct SessionID: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { text }
 
-    private static func isIdByte(_ byte: UInt8) -> Bool {
+    static func isIdByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
              UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "-"): true

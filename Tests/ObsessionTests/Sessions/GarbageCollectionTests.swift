@@ -55,6 +55,57 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: backend.path(of: gone) + ".lock"))
     }
 
+    @Test func strayTemporaryFilesGoAfterAnHourAndForeignNamesStay() throws {
+        let backend = FileBackend(directory: directory.file("sessions"), clock: clock)
+        let id = SessionID.random()
+        try backend.save(id, data: [1])
+        let stale = backend.path(of: id) + ".tmp.old"
+        let recent = backend.path(of: id) + ".tmp.new"
+        let foreign = ["notes.txt", "s_short", "s_\(id.text).bak", "x_\(id.text)"].map { backend.directory + "/" + $0 }
+        for path in [stale, recent] + foreign { #expect(FileManager.default.createFile(atPath: path, contents: Data([1]))) }
+        try setModificationTime(of: stale, to: clock.now - 3601)
+        try setModificationTime(of: recent, to: clock.now - 3599)
+        #expect(try backend.collectGarbage(olderThan: clock.now - 1440, limit: 10) == 1)
+        #expect(!FileManager.default.fileExists(atPath: stale))
+        for path in [recent, backend.path(of: id)] + foreign { #expect(FileManager.default.fileExists(atPath: path), "\(path)") }
+    }
+
+    /// More files than one batch of the walk, so both batches are shared among threads; on a
+    /// tmpfs, where removing 20,000 files is quick.
+    @Test func aLargeStoreIsCollectedWholeButForTheHeldFile() throws {
+        let scratch = try ScratchFilesystem(kilobytes: 200_000)
+        let backend = FileBackend(directory: scratch.path + "/sessions", clock: clock)
+        let count = 20_000
+        #expect(count > SessionDirectory.batchSize + 2048)
+        let old = (0..<count).map { _ in SessionID.random() }
+        for id in old { try backend.save(id, data: [1]) }
+        clock.advance(2000)
+        let fresh = (0..<10).map { _ in SessionID.random() }
+        for id in fresh { try backend.save(id, data: [1]) }
+        let held = open(backend.path(of: old[count / 2]), O_RDONLY)
+        defer { close(held) }
+        flock(held, LOCK_EX)
+        #expect(try backend.collectGarbage(olderThan: clock.now - 1440, limit: .max) == count - 1)
+        #expect(try Set(backend.keys()) == Set(fresh + [old[count / 2]]))
+    }
+
+    @Test func theCommandLineToolCollectsAStore() throws {
+        let backend = FileBackend(directory: directory.file("sessions"), fanOut: 1)
+        let old = (0..<5).map { _ in SessionID.random() }
+        let fresh = SessionID.random()
+        for id in old + [fresh] { try backend.save(id, data: [1]) }
+        for id in old { try setModificationTime(of: backend.path(of: id), to: Int(Date().timeIntervalSince1970) - 100) }
+        let tool = try ChildProcess(TestEnvironment.executable("obsession"),
+                                    ["gc", "--sessions", backend.directory, "--fan-out", "1", "--idle-timeout", "60"],
+                                    in: directory, name: "gc")
+        #expect(tool.waitForExit() == 0)
+        #expect(tool.output.hasPrefix("removed 5 files in "), "\(tool.output)")
+        #expect(try backend.keys() == [fresh])
+        let wrong = try ChildProcess(TestEnvironment.executable("obsession"), ["gc", "--sessions"], in: directory, name: "wrong")
+        #expect(wrong.waitForExit() == 2)
+        #expect(wrong.errorOutput.contains("usage: obsession gc"), "\(wrong.errorOutput)")
+    }
+
     @Test func fanOutNamesLevelsByTheIdsFirstCharacters() throws {
         let backend = FileBackend(directory: "/s", prefix: "p_", fanOut: 2)
         let id = try #require(SessionID(validating: ".b" + String(repeating: "c", count: 38)))
@@ -77,4 +128,10 @@ import Testing
         middleware.idle()
         #expect(try backend.keys().isEmpty)
     }
+}
+
+/// Sets a file's modification (and access) time, as an old session or a crash's leftover has.
+func setModificationTime(of path: String, to time: Int) throws {
+    var times = [timespec(tv_sec: time, tv_nsec: 0), timespec(tv_sec: time, tv_nsec: 0)]
+    guard utimensat(AT_FDCWD, path, &times, 0) == 0 else { throw TestFailure("cannot set the time of \(path)") }
 }

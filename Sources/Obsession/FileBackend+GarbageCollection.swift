@@ -1,0 +1,80 @@
+import Glibc
+
+extension FileBackend {
+    /// The store's files, walked as listing and collection need them.
+    private var sessionDirectory: SessionDirectory {
+        SessionDirectory(root: directory, prefix: Array(prefix.utf8), fanOut: fanOut)
+    }
+
+    public func keys() throws -> [SessionID] {
+        let store = sessionDirectory
+        var ids: [SessionID] = []
+        try store.forEachBatch { _, entries in
+            ids += entries.lazy.filter { $0.kind == .session }.compactMap(store.id(of:))
+            return true
+        }
+        return ids
+    }
+
+    /// Removes session files idle since before `time`, lock files whose session is gone and
+    /// temporary files a crash left, at most `limit` files; a file a writer holds locked is left
+    /// for a later pass.
+    ///
+    /// ```swift
+    /// let removed = try backend.collectGarbage(olderThan: SystemClock().now - 1440, limit: 10_000)
+    /// ```
+    public func collectGarbage(olderThan time: Int, limit: Int) throws -> Int {
+        let store = sessionDirectory
+        // A replacement a crash left behind: an hour is far longer than any write takes.
+        let strayBefore = min(time, clock.now - 3600)
+        var removed = 0
+        try store.forEachBatch { leaf, entries in
+            let remove = { (entry: SessionDirectory.Entry) -> Bool in
+                switch entry.kind {
+                case .session: self.removeIfUnlocked(entry.name, in: leaf, idleBefore: time)
+                case .temporary: self.removeIfUnlocked(entry.name, in: leaf, idleBefore: strayBefore)
+                case .lock: !self.exists(store.sessionName(of: entry), in: leaf) && self.removeIfUnlocked(entry.name, in: leaf, idleBefore: nil)
+                }
+            }
+            if entries.count >= Self.parallelBatch, limit - removed >= entries.count {
+                // Unlinks of one directory overlap well: the inode is freed after the directory's lock is let go.
+                let threads = Self.collectingThreads
+                removed += concurrently(threads) { part in
+                    stride(from: part, to: entries.count, by: threads).count { remove(entries[$0]) }
+                }.reduce(0, +)
+            } else {
+                for entry in entries where removed < limit {
+                    if remove(entry) { removed += 1 }
+                }
+            }
+            return removed < limit
+        }
+        return removed
+    }
+
+    /// A batch this large is shared among `collectingThreads` threads, when the pass may remove it whole.
+    private static let parallelBatch = 2048
+    /// One per processor, up to four.
+    private static let collectingThreads = min(max(sysconf(Int32(_SC_NPROCESSORS_ONLN)), 1), 4)
+
+    private func exists(_ name: [UInt8], in leaf: SessionDirectory.Leaf) -> Bool {
+        var status = stat()
+        return fstatat(leaf.descriptor, name, &status, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT
+    }
+
+    /// Unlinks `name` if no one holds its lock and (for a session) it is still idle since before
+    /// `idleBefore`, checked under the lock.
+    private func removeIfUnlocked(_ name: [UInt8], in leaf: SessionDirectory.Leaf, idleBefore: Int?) -> Bool {
+        var status = stat()
+        if let idleBefore {
+            guard fstatat(leaf.descriptor, name, &status, AT_SYMLINK_NOFOLLOW) == 0, status.st_mtim.tv_sec < idleBefore else { return false }
+        }
+        let descriptor = open(leaf.path + "/" + String(decoding: name.dropLast(), as: UTF8.self), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0, fstat(descriptor, &status) == 0, status.st_uid == effectiveUser,
+              status.st_nlink > 0 else { return false }
+        if let idleBefore, status.st_mtim.tv_sec >= idleBefore { return false }
+        return unlinkat(leaf.descriptor, name, 0) == 0
+    }
+}
