@@ -9,22 +9,28 @@
 enum CookieHeader {
     static func parse(_ header: String) -> FieldList {
         var cookies = FieldList()
-        for crumb in header.utf8.split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: true) {
-            let trimmed = crumb.trimmingSpaces()
-            if trimmed.isEmpty { continue }
-            let name: Substring.UTF8View.SubSequence
-            var value: Substring.UTF8View.SubSequence
-            if let equals = trimmed.firstIndex(of: UInt8(ascii: "=")) {
-                name = trimmed[..<equals].trimmingSpaces()
-                value = trimmed[trimmed.index(after: equals)...].trimmingSpaces()
-            } else {
-                name = trimmed[trimmed.startIndex..<trimmed.startIndex]
-                value = trimmed
+        var header = header
+        header.withUTF8 { bytes in
+            var start = 0
+            while start < bytes.count {
+                let end = bytes[start...].firstIndex(of: UInt8(ascii: ";")) ?? bytes.count
+                defer { start = end + 1 }
+                let crumb = bytes[start..<end].trimmingSpaces()
+                if crumb.isEmpty { continue }
+                let name: Slice<UnsafeBufferPointer<UInt8>>
+                var value: Slice<UnsafeBufferPointer<UInt8>>
+                if let equals = crumb.firstIndex(of: UInt8(ascii: "=")) {
+                    name = crumb[..<equals].trimmingSpaces()
+                    value = crumb[(equals + 1)...].trimmingSpaces()
+                } else {
+                    name = crumb[crumb.startIndex..<crumb.startIndex]
+                    value = crumb
+                }
+                if value.count >= 2, value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\"") {
+                    value = value.dropFirst().dropLast()
+                }
+                cookies.append(name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self))
             }
-            if value.count >= 2, value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\"") {
-                value = value.dropFirst().dropLast()
-            }
-            cookies.append(name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self))
         }
         return cookies
     }
