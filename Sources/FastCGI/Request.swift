@@ -21,8 +21,9 @@ public final class Request {
     private let limits: FastCGIServer.Configuration
     private var cachedForm: Form?
     private var bodyWasRead = false
-    /// Values middleware attached, by key type (see ``RequestAttachmentKey``).
-    var attachments: [ObjectIdentifier: Any] = [:]
+    /// Values middleware attached, by key type (see ``RequestAttachmentKey``): a handful at
+    /// most, found faster by a scan than by hashing.
+    var attachments: [(key: ObjectIdentifier, value: Any)] = []
     /// Temporary files of uploads, removed when the request ends.
     private(set) var temporaryFiles: [String] = []
 

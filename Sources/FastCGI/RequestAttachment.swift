@@ -18,7 +18,10 @@ extension Request {
     /// request[RequestStart.self] = 42
     /// ```
     public subscript<Key: RequestAttachmentKey>(key: Key.Type) -> Key.Value? {
-        get { attachments[ObjectIdentifier(key)] as? Key.Value }
-        set { attachments[ObjectIdentifier(key)] = newValue }
+        get { attachments.first { $0.key == ObjectIdentifier(key) }?.value as? Key.Value }
+        set {
+            attachments.removeAll { $0.key == ObjectIdentifier(key) }
+            if let newValue { attachments.append((ObjectIdentifier(key), newValue)) }
+        }
     }
 }
