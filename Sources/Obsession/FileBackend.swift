@@ -207,7 +207,7 @@ public final class FileBackend: SessionBackend {
         guard let lease = lease as? FileLease, let file = lease.file else { return try update(id, merge) }
         // Closing the file after the save ends its lock: a later save of this request opens anew.
         defer { lease.closeFile() }
-        if try !update(file, at: path(of: id), merge) { try update(id, merge) }
+        if try !update(file, at: file.path, merge) { try update(id, merge) }
     }
 
     /// An exclusive `flock` on `path`, waiting up to `timeout` seconds.
