@@ -208,7 +208,8 @@ def classic_cgi(cookies_file, runs=200):
          dict(base_environment, REQUEST_METHOD="POST", PATH_INFO="/incr", QUERY_STRING="key=n", CONTENT_LENGTH="0",
               HTTP_COOKIE=cookie)),
     ]
-    lines = [f"classic CGI, one request per process, median of {runs} runs:"]
+    linked = "shared" if "libswiftCore" in subprocess.run(["ldd", f"{BIN}/demo"], capture_output=True, text=True).stdout else "static"
+    lines = [f"classic CGI, one request per process, median of {runs} runs (Swift runtime: {linked}):"]
     for label, program, environment in cases:
         arguments = [program] + (["--sessions", f"{run}/sessions", "--cookie-name", "sid"] if program.endswith("demo") else [])
         times = []
