@@ -133,23 +133,50 @@ enum JSON {
             index += expected.count
         }
 
+        /// A number as RFC 8259 §6 writes it: `-`? (`0` | [1-9][0-9]*) (`.` [0-9]+)? ([eE] [+-]? [0-9]+)?.
+        /// An integer that fits in an `Int` stays one; any other number is a finite `Double`.
         mutating func number() throws(SyntaxError) -> SessionValue {
             let start = index
-            var isInteger = true
-            while index < bytes.count {
-                let byte = bytes[index]
-                if (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-") {
-                } else if byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") || byte == UInt8(ascii: "+") {
-                    isInteger = false
-                } else {
-                    break
-                }
+            skip(UInt8(ascii: "-"))
+            guard index < bytes.count, isDigit(bytes[index]) else { throw error("not a number") }
+            if bytes[index] == UInt8(ascii: "0") {
                 index += 1
+                if index < bytes.count, isDigit(bytes[index]) { throw error("a number with a leading zero") }
+            } else {
+                try digits()
+            }
+            var isInteger = true
+            if skip(UInt8(ascii: ".")) {
+                isInteger = false
+                try digits()
+            }
+            if skip(UInt8(ascii: "e")) || skip(UInt8(ascii: "E")) {
+                isInteger = false
+                if !skip(UInt8(ascii: "+")) { skip(UInt8(ascii: "-")) }
+                try digits()
             }
             let text = String(decoding: bytes[start..<index], as: UTF8.self)
             if isInteger, let integer = Int(text) { return .int(integer) }
-            guard !text.isEmpty, let double = Double(text), double.isFinite else { throw error("not a value") }
+            guard let double = Double(text), double.isFinite else { throw error("a number out of range") }
             return .double(double)
+        }
+
+        /// One or more digits.
+        private mutating func digits() throws(SyntaxError) {
+            guard index < bytes.count, isDigit(bytes[index]) else { throw error("a digit expected") }
+            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+        }
+
+        private func isDigit(_ byte: UInt8) -> Bool {
+            (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+        }
+
+        /// Steps over `byte` if it comes next.
+        @discardableResult
+        private mutating func skip(_ byte: UInt8) -> Bool {
+            guard index < bytes.count, bytes[index] == byte else { return false }
+            index += 1
+            return true
         }
 
         mutating func string() throws(SyntaxError) -> String {

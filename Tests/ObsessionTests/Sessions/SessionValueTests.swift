@@ -32,9 +32,17 @@ import Testing
         #expect(value.description == "{\"a\":[true,null],\"b\":1}")
     }
 
-    @Test(arguments: ["", "{", "{\"a\":}", "[1,]", "\"unterminated", "tru", "{\"a\":1} x", "\"\\x\"", "01x", "\"\u{1}\"", "1e999"])
+    @Test(arguments: ["", "{", "{\"a\":}", "[1,]", "\"unterminated", "tru", "{\"a\":1} x", "\"\\x\"", "01x", "\"\u{1}\"", "1e999",
+                             "01", "-01", "1.", ".5", "-", "1e", "1e+", "+1", "1.5.2", "--1", "1-2", "0x10"])
     func malformedJSONIsRefused(text: String) {
         #expect(throws: JSON.SyntaxError.self) { try JSON.decode(Array(text.utf8)) }
+    }
+
+    @Test(arguments: [("0", SessionValue.int(0)), ("-0", .int(0)), ("10", .int(10)), ("-12", .int(-12)), ("0.5", .double(0.5)),
+                      ("-1.25e2", .double(-125)), ("1E+2", .double(100)), ("2e-1", .double(0.2)),
+                      ("9223372036854775808", .double(9_223_372_036_854_775_808))])
+    func numbersAreReadAsRFC8259WritesThem(text: String, value: SessionValue) throws {
+        #expect(try JSON.decode(Array(text.utf8)) == value)
     }
 
     @Test func deepNestingIsRefusedNotACrash() {
