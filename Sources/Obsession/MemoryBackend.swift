@@ -1,7 +1,7 @@
 import Synchronization
 
-/// Sessions kept in this process's memory, at most `size` of them: the least recently used is
-/// dropped to make room. For tests and single-process servers; sessions are lost on restart.
+/// Sessions kept in this process's memory, at most `size` of them: when full, the least
+/// recently used sixteenth is dropped to make room. For tests and single-process servers; sessions are lost on restart.
 ///
 /// ```swift
 /// let app = SessionMiddleware(application, backend: MemoryBackend(size: 1000))
@@ -21,10 +21,14 @@ public final class MemoryBackend: SessionBackend {
             return tick
         }
 
-        /// Drops the least recently used session while there are more than `size`.
+        /// Once there are more than `size` sessions, drops the least recently used sixteenth of
+        /// them at once: one sort every `size / 16` new sessions, where dropping one at a time
+        /// would scan every session for each new one.
         mutating func evict(beyond size: Int) {
-            while entries.count > size, let oldest = entries.min(by: { $0.value.lastUse < $1.value.lastUse })?.key {
-                entries[oldest] = nil
+            guard entries.count > size else { return }
+            let count = entries.count - size + size / 16
+            for (id, _) in entries.sorted(by: { $0.value.lastUse < $1.value.lastUse }).prefix(count) {
+                entries[id] = nil
             }
         }
     }

@@ -268,6 +268,17 @@ import Testing
         #expect(try Set(memory.keys()) == [ids[0], ids[2], ids[3]])
     }
 
+    @Test func aFullMemoryBackendDropsItsLeastRecentlyUsedSixteenth() throws {
+        let memory = MemoryBackend(size: 64, clock: clock)
+        let ids = (0..<64).map { _ in SessionID.random() }
+        for id in ids { try memory.save(id, data: [1]) }
+        for id in ids.prefix(8) { _ = try memory.load(id) }
+        let newcomer = SessionID.random()
+        try memory.save(newcomer, data: [1])
+        // 65 sessions for 64 places: the 1 over, and 4 more (64 / 16), the least recently used.
+        #expect(try Set(memory.keys()) == Set(ids.prefix(8) + ids.dropFirst(13) + [newcomer]))
+    }
+
     @Test func keysOlderThanCompareTheRightWayRound() throws {
         let memory = MemoryBackend(size: 10, clock: clock)
         let old = SessionID.random()
