@@ -26,13 +26,8 @@ import Testing
         var strays: Set<String> = []
         var unborn: Set<String> = []
         for round in 0..<200 {
-            let demo = try ChildProcess(TestEnvironment.executable("demo"),
-                                        ["--listen", "unix:\(socket)", "--socket-mode", "666", "--workers", "4", "--sessions", sessions],
-                                        in: directory, name: "demo\(round % 2)")
-            guard waitUntil(seconds: 10, { demo.errorOutput.contains("listening on") }) else {
-                Issue.record("demo did not start in round \(round): \(demo.errorOutput)")
-                break
-            }
+            let demo = try ChildProcess.demo(listening: "unix:\(socket)", sessions: sessions, arguments: ["--workers", "4"],
+                                             in: directory, name: "demo\(round % 2)")
             if cookies.isEmpty {
                 for _ in 0..<4 {
                     cookies.append(try #require(try HTTPClient.request(port: port, method: "POST", path: "/incr?key=n").headers

@@ -36,11 +36,8 @@ import Testing
     }
 
     func startDemo(_ socket: String, in directory: TemporaryDirectory) throws -> ChildProcess {
-        let demo = try ChildProcess(TestEnvironment.executable("demo"),
-                                    ["--listen", "unix:\(socket)", "--socket-mode", "666", "--sessions", directory.file("sessions"),
-                                     "--cookie-secure", "off"], in: directory, name: "demo")
-        guard waitUntil({ demo.errorOutput.contains("listening on") }) else { throw TestFailure("demo: \(demo.errorOutput)") }
-        return demo
+        try ChildProcess.demo(listening: "unix:\(socket)", sessions: directory.file("sessions"), arguments: ["--cookie-secure", "off"],
+                              in: directory)
     }
 
     @Test func nginxWithTheDeploySnippet() throws {
@@ -58,15 +55,14 @@ import Testing
     @Test func nginxWithTheDeploySnippetOverTCP() throws {
         let directory = try TemporaryDirectory()
         let port = try freePort()
-        let demo = try ChildProcess(TestEnvironment.executable("demo"),
-                                    ["--listen", "127.0.0.1:\(port)", "--sessions", directory.file("sessions"), "--cookie-secure", "off"],
-                                    in: directory, name: "demo")
-        #expect(waitUntil { demo.errorOutput.contains("listening on") })
+        let demo = try ChildProcess.demo(listening: "127.0.0.1:\(port)", sessions: directory.file("sessions"),
+                                         arguments: ["--cookie-secure", "off"], in: directory)
         let snippet = try deployFile("nginx/obsession.conf", replacing: [
             ("include fastcgi_params;", "include /etc/nginx/fastcgi_params;"), ("unix:/run/obsession/app.sock", "127.0.0.1:\(port)"),
         ])
         let nginx = try Nginx(locations: snippet, in: directory)
         try sessionRoundTrip(port: nginx.port)
+        #expect(demo.isRunning)
     }
 
     @Test func lighttpdWithTheDeploySnippet() throws {

@@ -17,13 +17,8 @@ import Testing
 
         init(in directory: TemporaryDirectory, arguments: [String]) throws {
             socket = directory.file("app.sock")
-            master = try ChildProcess(TestEnvironment.executable("demo"),
-                                      ["--listen", "unix:\(socket)", "--socket-mode", "666", "--sessions", directory.file("sessions"),
-                                       "--cookie-secure", "off"] + arguments, in: directory, name: "master")
-            let master = master
-            guard waitUntil({ master.errorOutput.components(separatedBy: "listening on").count > 2 }) else {
-                throw TestFailure("the supervisor did not start its workers: \(master.errorOutput)")
-            }
+            master = try ChildProcess.demo(listening: "unix:\(socket)", sessions: directory.file("sessions"),
+                                           arguments: ["--cookie-secure", "off"] + arguments, in: directory, name: "master", listeners: 2)
             nginx = try Nginx(upstream: "unix:\(socket)", in: directory)
         }
 

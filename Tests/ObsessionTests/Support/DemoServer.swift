@@ -13,14 +13,8 @@ final class DemoServer {
         sessions = directory.file("sessions")
         var children: [ChildProcess] = []
         for index in 0..<processes {
-            let socket = directory.file("demo\(index).sock")
-            let child = try ChildProcess(TestEnvironment.executable("demo"),
-                                         ["--listen", "unix:\(socket)", "--socket-mode", "666", "--sessions", sessions] + arguments,
-                                         in: directory, name: "demo\(index)")
-            guard waitUntil({ child.errorOutput.contains("listening on") }) else {
-                throw TestFailure("demo did not start: \(child.errorOutput)")
-            }
-            children.append(child)
+            children.append(try ChildProcess.demo(listening: "unix:" + directory.file("demo\(index).sock"), sessions: sessions,
+                                                  arguments: arguments, in: directory, name: "demo\(index)"))
         }
         self.children = children
         child = children[0]
@@ -35,6 +29,23 @@ final class DemoServer {
         if let cookie { headers.append(("Cookie", cookie)) }
         if form != nil { headers.append(("Content-Type", "application/x-www-form-urlencoded")) }
         return try nginx.request(path, method: method, headers: headers, body: Array((form ?? "").utf8))
+    }
+}
+
+extension ChildProcess {
+    /// Starts the `demo` example on `address` (`unix:PATH` with mode 666, or `HOST:PORT`), its
+    /// sessions in `sessions`, and waits until `listeners` processes say they listen (a
+    /// supervisor's workers each do).
+    static func demo(listening address: String, sessions: String, arguments: [String] = [], in directory: TemporaryDirectory,
+                     name: String = "demo", listeners: Int = 1) throws -> ChildProcess {
+        let socketMode = address.hasPrefix("unix:") ? ["--socket-mode", "666"] : []
+        let demo = try ChildProcess(TestEnvironment.executable("demo"),
+                                    ["--listen", address] + socketMode + ["--sessions", sessions] + arguments,
+                                    in: directory, name: name)
+        guard waitUntil({ demo.errorOutput.components(separatedBy: "listening on").count > listeners }) else {
+            throw TestFailure("\(name) did not start: \(demo.errorOutput)")
+        }
+        return demo
     }
 }
 
