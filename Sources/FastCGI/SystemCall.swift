@@ -1,7 +1,9 @@
 import Glibc
 
-/// The description of an errno value, as `strerror` gives it ("Permission denied").
-func errnoDescription(_ code: Int32) -> String {
+/// The description of an errno value, as `strerror` gives it but in lower case ("permission
+/// denied"), to end a sentence of ours; by default the current `errno`'s. Shared with the
+/// Obsession module, not public.
+package func errnoDescription(_ code: Int32 = errno) -> String {
     String(cString: strerror(code)).lowercased()
 }
 

@@ -145,7 +145,7 @@ public final class FileBackend: SessionBackend {
     private func replace(_ path: String, with record: [UInt8]) throws {
         let temporary = "\(path).tmp.\(SessionID.random().text.prefix(12))"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw SessionError.backendFailed("cannot create \(temporary): \(errnoText())") }
+        guard descriptor >= 0 else { throw SessionError.backendFailed("cannot create \(temporary): \(errnoDescription())") }
         do {
             defer { close(descriptor) }
             try SessionFile(descriptor: descriptor, path: temporary)
@@ -157,7 +157,7 @@ public final class FileBackend: SessionBackend {
         guard rename(temporary, path) == 0 else {
             let cause = errno
             unlink(temporary)
-            throw SessionError.backendFailed("cannot replace \(path): \(errnoText(cause))")
+            throw SessionError.backendFailed("cannot replace \(path): \(errnoDescription(cause))")
         }
         if durability == .fsync { syncDirectory(of: path) }
     }
@@ -165,7 +165,7 @@ public final class FileBackend: SessionBackend {
     public func delete(_ id: SessionID) throws {
         let path = self.path(of: id)
         guard unlink(path) == 0 || errno == ENOENT else {
-            throw SessionError.backendFailed("cannot remove \(path): \(errnoText())")
+            throw SessionError.backendFailed("cannot remove \(path): \(errnoDescription())")
         }
     }
 
@@ -174,7 +174,7 @@ public final class FileBackend: SessionBackend {
         let now = clock.now
         var times = [timespec(tv_sec: now, tv_nsec: 0), timespec(tv_sec: now, tv_nsec: 0)]
         guard utimensat(AT_FDCWD, path, &times, AT_SYMLINK_NOFOLLOW) == 0 || errno == ENOENT else {
-            throw SessionError.backendFailed("cannot touch \(path): \(errnoText())")
+            throw SessionError.backendFailed("cannot touch \(path): \(errnoDescription())")
         }
     }
 
@@ -213,7 +213,7 @@ public final class FileBackend: SessionBackend {
     /// An exclusive `flock` on `path`, waiting up to `timeout` seconds.
     private func lockExclusively(_ path: String, timeout: Double) throws -> Int32 {
         let descriptor = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw SessionError.backendFailed("cannot open the lock \(path): \(errnoText())") }
+        guard descriptor >= 0 else { throw SessionError.backendFailed("cannot open the lock \(path): \(errnoDescription())") }
         var waited = 0.0
         var pause = 0.001
         while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
@@ -221,7 +221,7 @@ public final class FileBackend: SessionBackend {
                 let cause = errno
                 close(descriptor)
                 if cause == EWOULDBLOCK || cause == EINTR { throw SessionError.lockTimeout(seconds: timeout) }
-                throw SessionError.backendFailed("cannot lock \(path): \(errnoText(cause))")
+                throw SessionError.backendFailed("cannot lock \(path): \(errnoDescription(cause))")
             }
             usleep(UInt32(pause * 1_000_000))
             waited += pause
@@ -286,10 +286,10 @@ final class FileLease: SessionLease {
 /// Makes `path` a directory of ours with mode 0700, or checks that it is one.
 func makePrivateDirectory(_ path: String) throws {
     if mkdir(path, 0o700) != 0, errno != EEXIST {
-        throw SessionError.backendFailed("cannot make the session directory \(path): \(errnoText())")
+        throw SessionError.backendFailed("cannot make the session directory \(path): \(errnoDescription())")
     }
     var status = stat()
-    guard lstat(path, &status) == 0 else { throw SessionError.backendFailed("cannot read \(path): \(errnoText())") }
+    guard lstat(path, &status) == 0 else { throw SessionError.backendFailed("cannot read \(path): \(errnoDescription())") }
     guard status.st_mode & S_IFMT == S_IFDIR else {
         throw SessionError.backendFailed("the session directory \(path) is not a directory (a symbolic link?)")
     }
@@ -297,10 +297,6 @@ func makePrivateDirectory(_ path: String) throws {
         throw SessionError.backendFailed("the session directory \(path) belongs to another user (uid \(status.st_uid))")
     }
     if status.st_mode & 0o777 != 0o700, chmod(path, 0o700) != 0 {
-        throw SessionError.backendFailed("cannot make \(path) private (0700): \(errnoText())")
+        throw SessionError.backendFailed("cannot make \(path) private (0700): \(errnoDescription())")
     }
-}
-
-func errnoText(_ code: Int32 = errno) -> String {
-    String(cString: strerror(code)).lowercased()
 }

@@ -39,7 +39,7 @@ struct SessionDirectory {
         let descriptor = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard descriptor >= 0 else {
             if errno == ENOENT { return }
-            throw SessionError.backendFailed("cannot list \(root): \(errnoText())")
+            throw SessionError.backendFailed("cannot list \(root): \(errnoDescription())")
         }
         _ = try walk(descriptor, path: root, depth: 0, body)
     }
@@ -48,7 +48,7 @@ struct SessionDirectory {
     private func walk(_ descriptor: Int32, path: String, depth: Int, _ body: (Leaf, [Entry]) throws -> Bool) throws -> Bool {
         guard let stream = fdopendir(descriptor) else {
             close(descriptor)
-            throw SessionError.backendFailed("cannot list \(path): \(errnoText())")
+            throw SessionError.backendFailed("cannot list \(path): \(errnoDescription())")
         }
         defer { closedir(stream) }
         let leaf = Leaf(descriptor: dirfd(stream), path: path)

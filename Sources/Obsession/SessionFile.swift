@@ -11,7 +11,7 @@ struct SessionFile {
         guard descriptor >= 0 else {
             if errno == ENOENT || errno == ENOTDIR { return nil }
             if errno == ELOOP { throw SessionError.unreadable("\(path) is a symbolic link") }
-            throw SessionError.backendFailed("cannot open \(path): \(errnoText())")
+            throw SessionError.backendFailed("cannot open \(path): \(errnoDescription())")
         }
         self.descriptor = descriptor
         self.path = path
@@ -33,7 +33,7 @@ struct SessionFile {
         }
         guard descriptor >= 0 else {
             if errno == EEXIST { return false }
-            throw SessionError.backendFailed("cannot create \(target): \(errnoText())")
+            throw SessionError.backendFailed("cannot create \(target): \(errnoDescription())")
         }
         do {
             defer { Glibc.close(descriptor) }
@@ -47,7 +47,7 @@ struct SessionFile {
         defer { unlink(target) }
         guard link(target, path) == 0 else {
             if errno == EEXIST { return false }
-            throw SessionError.backendFailed("cannot create \(path): \(errnoText())")
+            throw SessionError.backendFailed("cannot create \(path): \(errnoDescription())")
         }
         return true
     }
@@ -72,7 +72,7 @@ struct SessionFile {
 
     func lock() throws {
         while flock(descriptor, LOCK_EX) != 0 {
-            guard errno == EINTR else { throw SessionError.backendFailed("cannot lock \(path): \(errnoText())") }
+            guard errno == EINTR else { throw SessionError.backendFailed("cannot lock \(path): \(errnoDescription())") }
         }
     }
 
@@ -84,7 +84,7 @@ struct SessionFile {
     /// The file's status, after checking it is a regular file of ours.
     func status() throws -> stat {
         var status = stat()
-        guard fstat(descriptor, &status) == 0 else { throw SessionError.backendFailed("cannot read \(path): \(errnoText())") }
+        guard fstat(descriptor, &status) == 0 else { throw SessionError.backendFailed("cannot read \(path): \(errnoDescription())") }
         guard status.st_uid == effectiveUser else { throw SessionError.unreadable("\(path) belongs to another user (uid \(status.st_uid))") }
         guard status.st_mode & S_IFMT == S_IFREG else { throw SessionError.unreadable("\(path) is not a regular file") }
         return status
@@ -106,7 +106,7 @@ struct SessionFile {
         while offset < size {
             let count = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress! + offset, size - offset, off_t(offset)) }
             if count < 0, errno == EINTR { continue }
-            guard count >= 0 else { throw SessionError.backendFailed("cannot read \(path): \(errnoText())") }
+            guard count >= 0 else { throw SessionError.backendFailed("cannot read \(path): \(errnoDescription())") }
             if count == 0 { break }
             offset += count
         }
@@ -136,19 +136,19 @@ struct SessionFile {
         }
         if record.count > size, size > 0 {
             let result = posix_fallocate(descriptor, 0, off_t(record.count))
-            guard result == 0 else { throw SessionError.backendFailed("cannot grow \(path): \(errnoText(result))") }
+            guard result == 0 else { throw SessionError.backendFailed("cannot grow \(path): \(errnoDescription(result))") }
         }
         let written = record.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
-        guard written == record.count else { throw SessionError.backendFailed("cannot write \(path): \(errnoText())") }
+        guard written == record.count else { throw SessionError.backendFailed("cannot write \(path): \(errnoDescription())") }
         if record.count < size, ftruncate(descriptor, off_t(record.count)) != 0 {
-            throw SessionError.backendFailed("cannot truncate \(path): \(errnoText())")
+            throw SessionError.backendFailed("cannot truncate \(path): \(errnoDescription())")
         }
         if let modifiedAt {
             var times = [timespec(tv_sec: modifiedAt, tv_nsec: 0), timespec(tv_sec: modifiedAt, tv_nsec: 0)]
             futimens(descriptor, &times)
         }
         if durability == .fsync, fdatasync(descriptor) != 0 {
-            throw SessionError.backendFailed("cannot sync \(path): \(errnoText())")
+            throw SessionError.backendFailed("cannot sync \(path): \(errnoDescription())")
         }
     }
 }
