@@ -17,8 +17,12 @@ extension FileBackend {
     }
 
     /// Removes session files idle since before `time`, lock files whose session is gone and
-    /// temporary files a crash left, at most `limit` files; a file a writer holds locked is left
-    /// for a later pass.
+    /// temporary files a crash left; a file a writer holds locked is left for a later pass.
+    ///
+    /// A pass stops after `limit` removals, or at the end of a leaf directory once it has looked
+    /// at 16 × `limit` files, and the next pass starts where it stopped: passes with a small
+    /// limit, as idle workers make, stay short on a large store (with fan-out) and together go
+    /// round all of it. With `limit: .max` a pass goes round once.
     ///
     /// ```swift
     /// let removed = try backend.collectGarbage(olderThan: SystemClock().now - 1440, limit: 10_000)
@@ -27,8 +31,18 @@ extension FileBackend {
         let store = sessionDirectory
         // A replacement a crash left behind: an hour is far longer than any write takes.
         let strayBefore = min(time, clock.now - 3600)
+        let lookLimit = limit.multipliedReportingOverflow(by: 16).overflow ? Int.max : limit * 16
         var removed = 0
-        try store.forEachBatch { leaf, entries in
+        var looked = 0
+        var currentLeaf = ""
+        let start = collectionCursor.load(ordering: .relaxed)
+        let next = try store.forEachBatch(fromLeaf: start) { leaf, entries in
+            // Past the budget, stop as the next leaf begins.
+            if leaf.path != currentLeaf {
+                if looked >= lookLimit { return false }
+                currentLeaf = leaf.path
+            }
+            looked += entries.count
             let remove = { (entry: SessionDirectory.Entry) -> Bool in
                 switch entry.kind {
                 case .session: self.removeIfUnlocked(entry.name, in: leaf, idleBefore: time)
@@ -49,6 +63,7 @@ extension FileBackend {
             }
             return removed < limit
         }
+        collectionCursor.store(next, ordering: .relaxed)
         return removed
     }
 

@@ -51,6 +51,8 @@ public final class FileBackend: SessionBackend {
     public let fanOut: Int
     let clock: any SessionClock
     private let directoryReady = Atomic<Bool>(false)
+    /// The leaf directory where the next bounded garbage collection starts.
+    let collectionCursor = Atomic<Int>(0)
     /// The most data one session may hold.
     static let maxDataSize = 1 << 20
 
@@ -234,7 +236,7 @@ public final class FileBackend: SessionBackend {
     func path(of id: SessionID) -> String {
         var path = directory
         for character in id.text.utf8.prefix(fanOut) {
-            path += "/" + (character == UInt8(ascii: ".") ? "_" : String(UnicodeScalar(character)))
+            path += "/" + SessionDirectory.levelName(character)
         }
         return "\(path)/\(prefix)\(id.text)"
     }

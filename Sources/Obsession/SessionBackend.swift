@@ -39,7 +39,8 @@ public protocol SessionBackend: Sendable {
     /// ``update(_:_:)`` within a lease this backend gave; the default ignores the lease.
     func update(_ id: SessionID, within lease: any SessionLease, _ merge: (StoredSession?) throws -> [UInt8]?) throws
     /// Removes sessions idle since before `olderThan` (seconds since 1970), at most `limit` of
-    /// them, and returns how many went.
+    /// them, and returns how many went. A pass may also bound how much it looks at, if passes
+    /// together reach every session (``FileBackend`` goes on where the last pass stopped).
     func collectGarbage(olderThan time: Int, limit: Int) throws -> Int
 }
 

@@ -2,12 +2,12 @@ import Glibc
 
 /// The walk over a file backend's directory tree that listing and garbage collection share.
 ///
-/// Each leaf directory is read in batches of its entries that belong to the store (session,
-/// lock and temporary files of valid ids, by their names' bytes, without making strings), and
-/// each batch is handed over sorted by inode number. Working through files in inode order, as
-/// `rm -rf` does, touches each block of the inode table once instead of at random: it halves the
-/// time of collecting 100,000 files on ext4. Calls on an entry other than `open` are relative to its directory's
-/// descriptor, so no path is looked up again from the root.
+/// Each leaf directory (the root without fan-out; else each of its 64 or 4,096 subdirectories)
+/// is read in batches of its entries that belong to the store: session, lock and temporary files
+/// of valid ids, recognised by their names' bytes without making strings. Each batch is handed
+/// over sorted by inode number, so that work on the files goes through the inode table in order,
+/// as `rm -rf` does, rather than at random. Calls on an entry other than `open` are relative to
+/// its directory's descriptor, so no path is looked up again from the root.
 struct SessionDirectory {
     /// What a file of the store is, by its name.
     enum Kind { case session, lock, temporary }
@@ -33,19 +33,47 @@ struct SessionDirectory {
     /// Entries sorted and handed over at a time: bounds memory on a directory of millions.
     static let batchSize = 16_384
 
-    /// Calls `body` with each leaf directory and batches of its entries, through
-    /// the fan-out levels, until it returns false. A missing root is an empty store.
-    func forEachBatch(_ body: (Leaf, [Entry]) throws -> Bool) throws {
-        let descriptor = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            if errno == ENOENT { return }
-            throw SessionError.backendFailed("cannot list \(root): \(errnoDescription())")
+    /// How many leaf directories the fan-out makes: 1, 64 or 4,096.
+    var leafCount: Int { (0..<fanOut).reduce(1) { count, _ in count * SessionID.alphabet.count } }
+
+    /// Leaf `index`'s path: the root, then a level a character of the id (`.` named `_`), as
+    /// `FileBackend.path(of:)` places a session.
+    func leafPath(_ index: Int) -> String {
+        var path = root
+        var divisor = leafCount
+        for _ in 0..<fanOut {
+            divisor /= SessionID.alphabet.count
+            path += "/" + Self.levelName(SessionID.alphabet[index / divisor % SessionID.alphabet.count])
         }
-        _ = try walk(descriptor, path: root, depth: 0, body)
+        return path
     }
 
-    /// Walks the directory open at `descriptor` (and closes it).
-    private func walk(_ descriptor: Int32, path: String, depth: Int, _ body: (Leaf, [Entry]) throws -> Bool) throws -> Bool {
+    /// The name of the fan-out level for an id's `character`: itself, but `_` for `.`.
+    static func levelName(_ character: UInt8) -> String {
+        character == UInt8(ascii: ".") ? "_" : String(UnicodeScalar(character))
+    }
+
+    /// Calls `body` with batches of each leaf directory's entries, leaf after leaf from leaf
+    /// `start` round to the one before it, until it returns false. Returns where a later walk
+    /// should start to go on: the leaf it stopped in, or the one after the last it finished.
+    /// A missing leaf (or root) holds nothing.
+    @discardableResult
+    func forEachBatch(fromLeaf start: Int = 0, _ body: (Leaf, [Entry]) throws -> Bool) throws -> Int {
+        for step in 0..<leafCount {
+            let index = (start + step) % leafCount
+            let path = leafPath(index)
+            let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard descriptor >= 0 else {
+                if errno == ENOENT { continue }
+                throw SessionError.backendFailed("cannot list \(path): \(errnoDescription())")
+            }
+            if try !walk(descriptor, path: path, body) { return index }
+        }
+        return start
+    }
+
+    /// Reads the leaf directory open at `descriptor` (and closes it); false if `body` was.
+    private func walk(_ descriptor: Int32, path: String, _ body: (Leaf, [Entry]) throws -> Bool) throws -> Bool {
         guard let stream = fdopendir(descriptor) else {
             close(descriptor)
             throw SessionError.backendFailed("cannot list \(path): \(errnoDescription())")
@@ -55,21 +83,13 @@ struct SessionDirectory {
         var batch: [Entry] = []
         while let entry = readdir(stream) {
             let inode = UInt64(entry.pointee.d_ino)
-            let keepGoing = try withUnsafeBytes(of: entry.pointee.d_name) { raw -> Bool in
+            withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 let name = UnsafeRawBufferPointer(rebasing: raw[..<strlen(raw.baseAddress!.assumingMemoryBound(to: CChar.self))])
-                if depth < fanOut {
-                    guard name.count == 1, name[0] != UInt8(ascii: ".") else { return true }
-                    let childPath = path + "/" + String(decoding: name, as: UTF8.self)
-                    let child = open(childPath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-                    guard child >= 0 else { return true }
-                    return try walk(child, path: childPath, depth: depth + 1, body)
-                }
                 if let kind = kind(of: name) { batch.append(Entry(name: Array(name) + [0], inode: inode, kind: kind)) }
-                if batch.count < Self.batchSize { return true }
-                defer { batch.removeAll(keepingCapacity: true) }
-                return try body(leaf, batch.sorted { $0.inode < $1.inode })
             }
-            if !keepGoing { return false }
+            if batch.count < Self.batchSize { continue }
+            defer { batch.removeAll(keepingCapacity: true) }
+            if try !body(leaf, batch.sorted { $0.inode < $1.inode }) { return false }
         }
         return batch.isEmpty ? true : try body(leaf, batch.sorted { $0.inode < $1.inode })
     }

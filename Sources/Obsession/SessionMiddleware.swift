@@ -63,7 +63,7 @@ public struct SessionMiddleware<Application: Responder>: Responder {
 
 extension SessionMiddleware {
     /// Collects expired sessions when a worker is idle: at most one pass a minute per process,
-    /// at most 1,000 files a pass.
+    /// at most 1,000 files removed a pass (with the file backend, about 16,000 looked at).
     public func idle() {
         let now = settings.clock.now
         let last = settings.lastCollection.load(ordering: .relaxed)

@@ -106,6 +106,33 @@ import Testing
         #expect(wrong.errorOutput.contains("usage: obsession gc"), "\(wrong.errorOutput)")
     }
 
+    /// An id whose first character is `first`: it lives in that leaf with fan-out.
+    func id(startingWith first: Character) -> SessionID {
+        SessionID(validating: String(first) + SessionID.random().text.dropFirst())!
+    }
+
+    @Test func aSmallPassStopsAfterItsShareOfLookingAndTheNextGoesOn() throws {
+        let backend = FileBackend(directory: directory.file("sessions"), fanOut: 1, clock: clock)
+        let expired = id(startingWith: "z")
+        try backend.save(expired, data: [1])
+        clock.advance(2000)
+        for _ in 0..<100 { try backend.save(id(startingWith: "A"), data: [1]) }
+        // Limit 1: look at 16 files, whole leaves. Leaf A (100 live files) is the first pass's share.
+        #expect(try backend.collectGarbage(olderThan: clock.now - 1440, limit: 1) == 0)
+        #expect(try backend.collectGarbage(olderThan: clock.now - 1440, limit: 1) == 1, "the second pass starts at leaf B")
+        #expect(try !backend.keys().contains(expired))
+        #expect(try backend.keys().count == 100)
+    }
+
+    @Test func leavesAreTheFanOutLevelsInTheAlphabetsOrder() {
+        let store = SessionDirectory(root: "/s", prefix: Array("s_".utf8), fanOut: 2)
+        #expect(store.leafCount == 4096)
+        #expect(store.leafPath(0) == "/s/A/A")
+        #expect(store.leafPath(64 * 62 + 1) == "/s/_/B")
+        #expect(store.leafPath(4095) == "/s/-/-")
+        #expect(SessionDirectory(root: "/s", prefix: [], fanOut: 0).leafPath(0) == "/s")
+    }
+
     @Test func fanOutNamesLevelsByTheIdsFirstCharacters() throws {
         let backend = FileBackend(directory: "/s", prefix: "p_", fanOut: 2)
         let id = try #require(SessionID(validating: ".b" + String(repeating: "c", count: 38)))
