@@ -77,10 +77,10 @@ public struct Cookie: Sendable, Equatable {
     /// try Cookie(name: "a", value: "b").headerValue()  // "a=b; Path=/; Secure; HttpOnly; SameSite=Lax"
     /// ```
     public func headerValue() throws(ResponseError) -> String {
-        guard !name.isEmpty, name.utf8.allSatisfy(HTTPSyntax.isTokenByte) else {
+        guard !name.isEmpty, name.withUTF8Bytes({ $0.allSatisfy(HTTPSyntax.isTokenByte) }) else {
             throw .invalidCookie("the name \(String(reflecting: name)) is not an HTTP token")
         }
-        guard value.utf8.allSatisfy(Self.isCookieOctet) else {
+        guard value.withUTF8Bytes({ $0.allSatisfy(Self.isCookieOctet) }) else {
             throw .invalidCookie("the value of \(name) holds a character RFC 6265 forbids")
         }
         for (attribute, text) in [("Path", path), ("Domain", domain)] {

@@ -18,8 +18,9 @@ enum HTTPSyntax {
 
     /// Whether two header names are equal, ignoring ASCII case, without making new strings.
     static func namesEqual(_ first: String, _ second: String) -> Bool {
-        first.utf8.count == second.utf8.count
-            && first.utf8.elementsEqual(second.utf8) { lowercase($0) == lowercase($1) }
+        first.utf8.count == second.utf8.count && first.withUTF8Bytes { first in
+            second.withUTF8Bytes { second in first.elementsEqual(second) { lowercase($0) == lowercase($1) } }
+        }
     }
 
     private static func lowercase(_ byte: UInt8) -> UInt8 {
@@ -37,7 +38,7 @@ enum HTTPSyntax {
     /// Whether a header value is safe to send: no CR, LF or NUL, which would split or cut the
     /// response.
     static func isSafeHeaderValue(_ value: String) -> Bool {
-        !value.utf8.contains { $0 == 13 || $0 == 10 || $0 == 0 }
+        !value.withUTF8Bytes { $0.contains { $0 == 13 || $0 == 10 || $0 == 0 } }
     }
 
     /// The reason phrase for a status code, for the CGI `Status:` line.

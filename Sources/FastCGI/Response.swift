@@ -184,7 +184,7 @@ public final class Response {
 
     private func check(_ name: String, _ value: String) throws(ResponseError) {
         guard !headersSent else { throw .headersAlreadySent }
-        guard !name.isEmpty, name.utf8.allSatisfy(HTTPSyntax.isTokenByte) else {
+        guard !name.isEmpty, name.withUTF8Bytes({ $0.allSatisfy(HTTPSyntax.isTokenByte) }) else {
             throw .invalidHeader("the name \(String(reflecting: name)) is not an HTTP token")
         }
         guard HTTPSyntax.isSafeHeaderValue(value) else {

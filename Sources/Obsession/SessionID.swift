@@ -21,7 +21,7 @@ public struct SessionID: Sendable, Hashable, CustomStringConvertible {
     /// SessionID(validating: "../../etc/passwd")  // nil
     /// ```
     public init?(validating text: String) {
-        guard text.utf8.count == Self.length, text.utf8.allSatisfy(Self.isIdByte) else { return nil }
+        guard text.withUTF8Bytes({ $0.count == Self.length && $0.allSatisfy(Self.isIdByte) }) else { return nil }
         self.text = text
     }
 
