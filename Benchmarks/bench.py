@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""`make bench`: our programs beside a bare C libfcgi responder and PHP-FPM, behind one nginx,
-driven by wrk in one run. Every figure is a ratio against the bare responder measured in the
-same run: the machine is shared and noisy.
+"""`make bench`: our programs beside a bare C libfcgi responder, a minimal C file-session
+responder and PHP-FPM, behind one nginx, driven by wrk in one run. Every figure is a ratio
+against the bare responder measured in the same run: the machine is shared and noisy.
 
 Two figures per target: requests/s, and the responder's own CPU time per request (user +
 system, from /proc), which the other programs on the machine disturb far less.
@@ -87,10 +87,13 @@ def wrk(url, script, method, cookies_file=None):
 
 
 def main():
-    subprocess.run(["gcc", "-O2", "-o", f"{run}/bare_responder", f"{HERE}/bare_responder.c", "-lfcgi", "-lpthread"], check=True)
+    for program in ["bare_responder", "session_responder"]:
+        subprocess.run(["gcc", "-O2", "-o", f"{run}/{program}", f"{HERE}/{program}.c", "-lfcgi", "-lpthread"], check=True)
     os.makedirs(f"{run}/sessions", mode=0o700)
     os.makedirs(f"{run}/php-sessions", mode=0o733)
     bare = start([f"{run}/bare_responder", f"{run}/bare.sock", str(WORKERS)])
+    c_read = start([f"{run}/session_responder", f"{run}/c-read.sock", str(WORKERS), f"{run}/sessions"])
+    c_write = start([f"{run}/session_responder", f"{run}/c-write.sock", str(WORKERS), f"{run}/sessions", "write"])
     hello = start([f"{BIN}/hello", "--listen", f"unix:{run}/hello.sock", "--socket-mode", "666", "--workers", str(WORKERS)],
                   stderr=subprocess.DEVNULL)
     demo = start([f"{BIN}/demo", "--listen", f"unix:{run}/demo.sock", "--socket-mode", "666", "--workers", str(WORKERS),
@@ -135,6 +138,8 @@ http {{
     location = /kept-right {{ rewrite ^ / break; {app} fastcgi_keep_conn on; fastcgi_pass kept_right; }}
     location = /kept-wrong {{ rewrite ^ / break; {app} fastcgi_keep_conn on; fastcgi_pass kept_wrong; }}
     location = /bare {{ include /etc/nginx/fastcgi_params; fastcgi_pass unix:{run}/bare.sock; }}
+    location = /c-read {{ include /etc/nginx/fastcgi_params; fastcgi_pass unix:{run}/c-read.sock; }}
+    location = /c-write {{ include /etc/nginx/fastcgi_params; fastcgi_pass unix:{run}/c-write.sock; }}
     location = /hello {{ rewrite ^ / break; {app} fastcgi_pass unix:{run}/hello.sock; }}
     location /demo/ {{ rewrite ^/demo(/.*)$ $1 break; {app} fastcgi_pass unix:{run}/demo.sock; }}
     location /scale/ {{ rewrite ^/scale(/.*)$ $1 break; {app} fastcgi_pass unix:{run}/scale.sock; }}
@@ -162,7 +167,9 @@ http {{
         ("bare", "bare C responder, GET", base + "/bare", no_cookie, "GET", None, lambda: [bare.pid]),
         ("hello", "hello, GET /", base + "/hello", no_cookie, "GET", None, lambda: [hello.pid]),
         ("incr", "demo POST /incr, existing", base + "/demo/incr?key=n", random_cookie, "POST", f"{run}/demo-cookies", lambda: [demo.pid]),
+        ("c-write", "  C, same file, rewritten", base + "/c-write", random_cookie, "POST", f"{run}/demo-cookies", lambda: [c_write.pid]),
         ("read", "demo GET /session.json", base + "/demo/session.json", random_cookie, "GET", f"{run}/demo-cookies", lambda: [demo.pid]),
+        ("c-read", "  C, same file, read", base + "/c-read", random_cookie, "GET", f"{run}/demo-cookies", lambda: [c_read.pid]),
         ("new", "demo POST /incr, new", base + "/demo/incr?key=n", no_cookie, "POST", None, lambda: [demo.pid]),
         ("synced", "demo /incr, existing, fsync", base + "/synced/incr?key=n", random_cookie, "POST", f"{run}/synced-cookies",
          lambda: [synced.pid]),
@@ -186,6 +193,9 @@ http {{
     for name, label, *_ in targets:
         print(f"{label:28} {rate[name]:8.0f} {rate[name] / rate['bare']:7.2f} {cpu[name]:11.1f} "
               f"{cpu['bare'] / cpu[name]:9.2f}  {targets_of.get(name, '')}")
+    print("  (C, same file: Benchmarks/session_responder.c opens, reads and, for /incr, rewrites the same session file in\n"
+          "   place under flock, and does nothing else: what the targets leave room for on this machine)")
+    print(f"demo against that C: /incr {rate['incr'] / rate['c-write']:.2f}, /session.json {rate['read'] / rate['c-read']:.2f}")
     print(f"demo /incr against PHP-FPM's counter: {rate['incr'] / rate['php']:.2f} x (target >= 2.5)")
     print(classic_cgi(cookies_file=f"{run}/demo-cookies"))
     print(backend_loop())
