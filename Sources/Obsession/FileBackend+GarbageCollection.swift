@@ -31,6 +31,28 @@ extension FileBackend {
         let store = sessionDirectory
         // A replacement a crash left behind: an hour is far longer than any write takes.
         let strayBefore = min(time, clock.now - 3600)
+        let remove = { (entry: SessionDirectory.Entry, leaf: SessionDirectory.Leaf) -> Bool in
+            switch entry.kind {
+            case .session: self.removeIfUnlocked(entry.name, in: leaf, idleBefore: time)
+            case .temporary: self.removeIfUnlocked(entry.name, in: leaf, idleBefore: strayBefore)
+            case .lock: !self.exists(store.sessionName(of: entry), in: leaf) && self.removeIfUnlocked(entry.name, in: leaf, idleBefore: nil)
+            }
+        }
+        let threads = Self.collectingThreads
+        if limit == .max, store.leafCount >= threads {
+            // The whole store: its leaves shared among threads, whose unlinks then never wait
+            // for one another on a directory.
+            return try concurrently(threads) { part in
+                Result { () throws -> Int in
+                    var removed = 0
+                    _ = try store.forEachBatch(inLeaves: stride(from: part, to: store.leafCount, by: threads)) { leaf, entries in
+                        removed += entries.count { remove($0, leaf) }
+                        return true
+                    }
+                    return removed
+                }
+            }.reduce(0) { try $0 + $1.get() }
+        }
         let lookLimit = limit.multipliedReportingOverflow(by: 16).overflow ? Int.max : limit * 16
         var removed = 0
         var looked = 0
@@ -43,22 +65,14 @@ extension FileBackend {
                 currentLeaf = leaf.path
             }
             looked += entries.count
-            let remove = { (entry: SessionDirectory.Entry) -> Bool in
-                switch entry.kind {
-                case .session: self.removeIfUnlocked(entry.name, in: leaf, idleBefore: time)
-                case .temporary: self.removeIfUnlocked(entry.name, in: leaf, idleBefore: strayBefore)
-                case .lock: !self.exists(store.sessionName(of: entry), in: leaf) && self.removeIfUnlocked(entry.name, in: leaf, idleBefore: nil)
-                }
-            }
             if entries.count >= Self.parallelBatch, limit - removed >= entries.count {
                 // Unlinks of one directory overlap well: the inode is freed after the directory's lock is let go.
-                let threads = Self.collectingThreads
                 removed += concurrently(threads) { part in
-                    stride(from: part, to: entries.count, by: threads).count { remove(entries[$0]) }
+                    stride(from: part, to: entries.count, by: threads).count { remove(entries[$0], leaf) }
                 }.reduce(0, +)
             } else {
                 for entry in entries where removed < limit {
-                    if remove(entry) { removed += 1 }
+                    if remove(entry, leaf) { removed += 1 }
                 }
             }
             return removed < limit

@@ -55,12 +55,17 @@ struct SessionDirectory {
 
     /// Calls `body` with batches of each leaf directory's entries, leaf after leaf from leaf
     /// `start` round to the one before it, until it returns false. Returns where a later walk
-    /// should start to go on: the leaf it stopped in, or the one after the last it finished.
-    /// A missing leaf (or root) holds nothing.
+    /// should start to go on: the leaf it stopped in, or `start` after a whole round.
     @discardableResult
     func forEachBatch(fromLeaf start: Int = 0, _ body: (Leaf, [Entry]) throws -> Bool) throws -> Int {
-        for step in 0..<leafCount {
-            let index = (start + step) % leafCount
+        try forEachBatch(inLeaves: (0..<leafCount).lazy.map { (start + $0) % leafCount }, body) ?? start
+    }
+
+    /// Calls `body` with batches of the entries of the leaf directories `leaves`, in their order,
+    /// until it returns false; returns the leaf it stopped in, nil if it never did. A missing leaf
+    /// (or root) holds nothing.
+    func forEachBatch(inLeaves leaves: some Sequence<Int>, _ body: (Leaf, [Entry]) throws -> Bool) throws -> Int? {
+        for index in leaves {
             let path = leafPath(index)
             let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             guard descriptor >= 0 else {
@@ -69,7 +74,7 @@ struct SessionDirectory {
             }
             if try !walk(descriptor, path: path, body) { return index }
         }
-        return start
+        return nil
     }
 
     /// Reads the leaf directory open at `descriptor` (and closes it); false if `body` was.

@@ -21,6 +21,22 @@ import Testing
         #expect(try Set(backend.keys()) == Set(fresh))
     }
 
+    /// An unbounded pass over a fan-out store shares the leaves among threads.
+    @Test(arguments: [1, 2])
+    func aWholePassOverFannedOutLeavesRemovesEveryExpiredFileButTheHeldOne(fanOut: Int) throws {
+        let backend = FileBackend(directory: directory.file("sessions"), fanOut: fanOut, clock: clock)
+        let old = (0..<300).map { _ in SessionID.random() }
+        for id in old { try backend.save(id, data: [1]) }
+        clock.advance(2000)
+        let fresh = (0..<30).map { _ in SessionID.random() }
+        for id in fresh { try backend.save(id, data: [1]) }
+        let held = open(backend.path(of: old[0]), O_RDONLY)
+        defer { close(held) }
+        flock(held, LOCK_EX)
+        #expect(try backend.collectGarbage(olderThan: clock.now - 1440, limit: .max) == old.count - 1)
+        #expect(try Set(backend.keys()) == Set(fresh + [old[0]]))
+    }
+
     @Test func passIsBoundedByItsLimit() throws {
         let backend = FileBackend(directory: directory.file("sessions"), clock: clock)
         for _ in 0..<25 { try backend.save(SessionID.random(), data: [1]) }
