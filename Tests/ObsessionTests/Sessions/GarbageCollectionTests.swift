@@ -8,14 +8,20 @@ import Testing
 
     init() throws { directory = try TemporaryDirectory() }
 
+    /// Saves `expired` sessions, lets 2,000 s pass, saves `fresh` more; returns both ids.
+    func store(in backend: FileBackend, expired: Int, fresh: Int) throws -> (expired: [SessionID], fresh: [SessionID]) {
+        let old = (0..<expired).map { _ in SessionID.random() }
+        for id in old { try backend.save(id, data: [1]) }
+        clock.advance(2000)
+        let young = (0..<fresh).map { _ in SessionID.random() }
+        for id in young { try backend.save(id, data: [1]) }
+        return (old, young)
+    }
+
     @Test(arguments: [0, 1, 2])
     func expiredFilesGoFreshOnesStay(fanOut: Int) throws {
         let backend = FileBackend(directory: directory.file("sessions"), fanOut: fanOut, clock: clock)
-        let old = (0..<30).map { _ in SessionID.random() }
-        for id in old { try backend.save(id, data: [1]) }
-        clock.advance(2000)
-        let fresh = (0..<20).map { _ in SessionID.random() }
-        for id in fresh { try backend.save(id, data: [1]) }
+        let (old, fresh) = try store(in: backend, expired: 30, fresh: 20)
         #expect(try Set(backend.keys()) == Set(old + fresh))
         #expect(try backend.collectGarbage(olderThan: clock.now - 1440, limit: 1000) == 30)
         #expect(try Set(backend.keys()) == Set(fresh))
@@ -25,11 +31,7 @@ import Testing
     @Test(arguments: [1, 2])
     func aWholePassOverFannedOutLeavesRemovesEveryExpiredFileButTheHeldOne(fanOut: Int) throws {
         let backend = FileBackend(directory: directory.file("sessions"), fanOut: fanOut, clock: clock)
-        let old = (0..<300).map { _ in SessionID.random() }
-        for id in old { try backend.save(id, data: [1]) }
-        clock.advance(2000)
-        let fresh = (0..<30).map { _ in SessionID.random() }
-        for id in fresh { try backend.save(id, data: [1]) }
+        let (old, fresh) = try store(in: backend, expired: 300, fresh: 30)
         let held = open(backend.path(of: old[0]), O_RDONLY)
         defer { close(held) }
         flock(held, LOCK_EX)
