@@ -1,3 +1,4 @@
+internal import CFastCGI
 import Glibc
 
 /// The write end of the supervisor's signal pipe, for its signal handler.
@@ -66,9 +67,14 @@ final class Supervisor {
     }
 
     private func spawn(_ work: @escaping () throws(ServerError) -> Void) throws(ServerError) {
+        let master = getpid()
         let pid = fork()
         guard pid >= 0 else { throw ServerError(.cannotStart, "cannot start a worker process: \(errnoDescription(errno))", errno: errno) }
         if pid == 0 {
+            // A master killed outright (SIGKILL, the OOM killer) takes its workers with it, each
+            // finishing its requests as on SIGTERM, rather than leaving them serving unsupervised.
+            _ = obsession_set_parent_death_signal(SIGTERM)
+            if getppid() != master { exit(0) }
             close(signalPipe.read)
             close(signalPipe.write)
             for number in [SIGHUP, SIGCHLD] { signal(number, SIG_DFL) }

@@ -98,6 +98,23 @@ import Testing
         #expect(workers.allSatisfy { kill($0, 0) != 0 })
     }
 
+    @Test func killedMasterTakesItsWorkersWithIt() throws {
+        let directory = try TemporaryDirectory()
+        let served = try Supervised(in: directory, arguments: ["--processes", "2"])
+        let workers = served.workerPIDs
+        #expect(workers.count == 2)
+        served.master.signal(SIGKILL)
+        _ = served.master.waitForExit()
+        #expect(waitUntil(seconds: 15) { !workers.contains(where: isRunning) }, "left running: \(workers.filter(isRunning))")
+    }
+
+    /// Whether `pid` is a process that has not ended (an orphan's zombie has).
+    func isRunning(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let state = stat.split(separator: ")").last?.split(separator: " ").first else { return false }
+        return state != "Z"
+    }
+
     @Test func requestThatMakesLibfcgiAbortCostsOnlyThatProcess() throws {
         let directory = try TemporaryDirectory()
         let served = try Supervised(in: directory, arguments: ["--processes", "2", "--workers", "2"])
