@@ -61,14 +61,13 @@ public struct CGIParameters: Sendable, Sequence, ExpressibleByDictionaryLiteral 
     /// let cookie = request.parameters["HTTP_COOKIE"] ?? ""
     /// ```
     public subscript(name: String) -> String? {
-        var name = name
-        return name.withUTF8 { wanted in
+        name.withUTF8Bytes { wanted in
             bytes.withUnsafeBufferPointer { all in
                 // From the end: a web server repeats a parameter a later line of its
                 // configuration overrides, and the later value is meant (as PHP-FPM reads it).
                 for entry in entries.reversed() where Int(entry.equals - entry.start) == wanted.count {
                     let candidate = UnsafeBufferPointer(rebasing: all[Int(entry.start)..<Int(entry.equals)])
-                    if memcmp(candidate.baseAddress!, wanted.baseAddress!, wanted.count) == 0 {
+                    if wanted.isEmpty || memcmp(candidate.baseAddress!, wanted.baseAddress!, wanted.count) == 0 {
                         let value = entry.equals < entry.end ? Int(entry.equals) + 1 : Int(entry.end)
                         return String(decoding: all[value..<Int(entry.end)], as: UTF8.self)
                     }

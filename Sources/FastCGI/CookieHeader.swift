@@ -9,8 +9,7 @@
 enum CookieHeader {
     static func parse(_ header: String) -> FieldList {
         var cookies = FieldList()
-        var header = header
-        header.withUTF8 { bytes in
+        header.withUTF8Bytes { bytes in
             var start = 0
             while start < bytes.count {
                 let end = bytes[start...].firstIndex(of: UInt8(ascii: ";")) ?? bytes.count

@@ -105,8 +105,7 @@ public final class Response {
     /// try response.write("hello\n")
     /// ```
     public func write(_ text: String) throws {
-        var text = text
-        try text.withUTF8 { try write(UnsafeRawBufferPointer($0)) }
+        try text.withUTF8Bytes { try write(UnsafeRawBufferPointer($0)) }
     }
 
     /// Writes bytes to the body, sending the headers first if they have not left.
