@@ -90,7 +90,7 @@ enum JSON {
                 index += 1
                 var elements: [SessionValue] = []
                 skipSpace()
-                if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(elements) }
+                if skip(UInt8(ascii: "]")) { return .array(elements) }
                 while true {
                     elements.append(try value(depth: depth + 1))
                     skipSpace()
@@ -104,14 +104,13 @@ enum JSON {
                 index += 1
                 var members: [String: SessionValue] = [:]
                 skipSpace()
-                if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+                if skip(UInt8(ascii: "}")) { return .object(members) }
                 while true {
                     skipSpace()
                     guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name") }
                     let key = try string()
                     skipSpace()
-                    guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected :") }
-                    index += 1
+                    guard skip(UInt8(ascii: ":")) else { throw error("expected :") }
                     members[key] = try value(depth: depth + 1)
                     skipSpace()
                     guard index < bytes.count else { throw error("unterminated object") }
