@@ -2,6 +2,9 @@ import Foundation
 
 /// A small tmpfs mounted for one test (root only), to fill it or make it read-only for real;
 /// unmounted when dropped.
+///
+/// The unmount is lazy: the test's own `defer`s (closing a file it holds open in the mount)
+/// may run after this is dropped, and a plain umount would then fail busy and leave the mount.
 final class ScratchFilesystem {
     let path: String
     private let holder: TemporaryDirectory
@@ -33,6 +36,6 @@ final class ScratchFilesystem {
     }
 
     deinit {
-        _ = try? Self.run(["umount", path])
+        _ = try? Self.run(["umount", "--lazy", path])
     }
 }
