@@ -34,19 +34,29 @@ public struct CGIParameters: Sendable, Sequence, ExpressibleByDictionaryLiteral 
 
     /// Copies a NULL-terminated array of C strings `NAME=VALUE`, such as `environ` or libfcgi's
     /// `envp`, whose memory is not ours to keep.
-    init(copying entries: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) {
+    init(copying pairs: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) {
         var count = 0
         var total = 0
-        while let pair = entries[count] {
+        while let pair = pairs[count] {
             total += strlen(pair)
             count += 1
         }
-        bytes.reserveCapacity(total)
-        self.entries.reserveCapacity(count)
-        for index in 0..<count {
-            let pair = UnsafeRawBufferPointer(start: entries[index]!, count: strlen(entries[index]!))
-            append(nameAndValue: pair, equals: pair.firstIndex(of: UInt8(ascii: "=")) ?? pair.count)
+        var entries: [(start: Int32, equals: Int32, end: Int32)] = []
+        entries.reserveCapacity(count)
+        // One allocation, a memcpy per pair: this runs for every request.
+        bytes = [UInt8](unsafeUninitializedCapacity: total) { buffer, filled in
+            for index in 0..<count {
+                let pair = UnsafeRawPointer(pairs[index]!)
+                let length = strlen(pairs[index]!)
+                guard length > 0 else { continue }
+                let start = filled
+                memcpy(buffer.baseAddress! + start, pair, length)
+                filled += length
+                let equals = memchr(pair, Int32(UInt8(ascii: "=")), length).map { UnsafeRawPointer($0) - pair } ?? length
+                entries.append((Int32(start), Int32(start + equals), Int32(filled)))
+            }
         }
+        self.entries = entries
     }
 
     private mutating func append(nameAndValue pair: some Collection<UInt8>, equals: Int) {
@@ -61,18 +71,38 @@ public struct CGIParameters: Sendable, Sequence, ExpressibleByDictionaryLiteral 
     /// let cookie = request.parameters["HTTP_COOKIE"] ?? ""
     /// ```
     public subscript(name: String) -> String? {
+        guard let range = valueRange(of: name) else { return nil }
+        return bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self) }
+    }
+
+    /// Calls `body` with the bytes of the parameter `name`'s value (the last one if it was sent
+    /// twice), or nil, without making a string of it.
+    ///
+    /// ```swift
+    /// let hasCookie = request.parameters.withValueBytes(of: "HTTP_COOKIE") { $0 != nil }
+    /// ```
+    package func withValueBytes<Result>(of name: String, _ body: (UnsafeBufferPointer<UInt8>?) throws -> Result) rethrows -> Result {
+        guard let range = valueRange(of: name) else { return try body(nil) }
+        return try bytes.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[range])) }
+    }
+
+    /// Where the value of the parameter `name` lies in `bytes`.
+    private func valueRange(of name: String) -> Range<Int>? {
         name.withUTF8Bytes { wanted in
             bytes.withUnsafeBufferPointer { all in
-                // From the end: a web server repeats a parameter a later line of its
-                // configuration overrides, and the later value is meant (as PHP-FPM reads it).
-                for entry in entries.reversed() where Int(entry.equals - entry.start) == wanted.count {
-                    let candidate = UnsafeBufferPointer(rebasing: all[Int(entry.start)..<Int(entry.equals)])
-                    if wanted.isEmpty || memcmp(candidate.baseAddress!, wanted.baseAddress!, wanted.count) == 0 {
-                        let value = entry.equals < entry.end ? Int(entry.equals) + 1 : Int(entry.end)
-                        return String(decoding: all[value..<Int(entry.end)], as: UTF8.self)
+                entries.withUnsafeBufferPointer { entries in
+                    // From the end: a web server repeats a parameter a later line of its
+                    // configuration overrides, and the later value is meant (as PHP-FPM reads it).
+                    var index = entries.count
+                    while index > 0 {
+                        index -= 1
+                        let entry = entries[index]
+                        guard Int(entry.equals - entry.start) == wanted.count,
+                              wanted.isEmpty || memcmp(all.baseAddress! + Int(entry.start), wanted.baseAddress!, wanted.count) == 0 else { continue }
+                        return (entry.equals < entry.end ? Int(entry.equals) + 1 : Int(entry.end))..<Int(entry.end)
                     }
+                    return nil
                 }
-                return nil
             }
         }
     }

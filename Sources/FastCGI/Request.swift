@@ -23,7 +23,7 @@ public final class Request {
     private var bodyWasRead = false
     /// Values middleware attached, by key type (see ``RequestAttachmentKey``): a handful at
     /// most, found faster by a scan than by hashing.
-    var attachments: [(key: ObjectIdentifier, value: Any)] = []
+    @usableFromInline var attachments: [(key: ObjectIdentifier, value: Any)] = []
     /// Temporary files of uploads, removed when the request ends.
     private(set) var temporaryFiles: [String] = []
 

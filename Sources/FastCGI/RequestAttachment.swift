@@ -17,6 +17,7 @@ extension Request {
     /// ```swift
     /// request[RequestStart.self] = 42
     /// ```
+    @inlinable
     public subscript<Key: RequestAttachmentKey>(key: Key.Type) -> Key.Value? {
         get { attachments.first { $0.key == ObjectIdentifier(key) }?.value as? Key.Value }
         set {

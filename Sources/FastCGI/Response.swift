@@ -155,22 +155,28 @@ public final class Response {
         beforeHeaders = []
         for hook in hooks { try hook() }
         headersSent = true
-        var block: [UInt8] = []
-        block.reserveCapacity(256 + body.count)
-        block.append(contentsOf: HTTPSyntax.statusLine(status))
-        var hasContentType = false
-        for header in headers {
-            hasContentType = hasContentType || HTTPSyntax.namesEqual(header.name, "Content-Type")
-            block.append(contentsOf: header.name.utf8)
-            block.append(contentsOf: ": ".utf8)
-            block.append(contentsOf: header.value.utf8)
-            block.append(contentsOf: "\r\n".utf8)
+        let statusLine = HTTPSyntax.statusLine(status)
+        let hasContentType = headers.contains { HTTPSyntax.namesEqual($0.name, "Content-Type") }
+        var size = statusLine.count + 2 + body.count + (hasContentType ? 0 : Self.defaultContentType.count)
+        for header in headers { size += header.name.utf8.count + header.value.utf8.count + 4 }
+        // Headers and the first body bytes leave in one write (one record, or one CGI write).
+        try withUnsafeTemporaryAllocation(byteCount: size, alignment: 1) { memory in
+            var block = ByteBlock(memory: memory)
+            statusLine.withUnsafeBytes { block.append($0) }
+            for header in headers {
+                block.append(header.name)
+                block.append(": ")
+                block.append(header.value)
+                block.append("\r\n")
+            }
+            if !hasContentType { Self.defaultContentType.withUnsafeBytes { block.append($0) } }
+            block.append("\r\n")
+            block.append(body)
+            try send(block.filled)
         }
-        if !hasContentType { block.append(contentsOf: "Content-Type: text/plain; charset=utf-8\r\n".utf8) }
-        block.append(contentsOf: "\r\n".utf8)
-        block.append(contentsOf: body)
-        try block.withUnsafeBytes { try send($0) }
     }
+
+    private static let defaultContentType = Array("Content-Type: text/plain; charset=utf-8\r\n".utf8)
 
     private func send(_ bytes: UnsafeRawBufferPointer) throws {
         guard !clientDisconnected, transport.write(bytes) else { throw disconnected() }
@@ -191,3 +197,4 @@ public final class Response {
         }
     }
 }
+

@@ -5,6 +5,7 @@ extension String {
     /// ```swift
     /// let isDigits = text.withUTF8Bytes { $0.allSatisfy { (48...57).contains($0) } }
     /// ```
+    @inlinable
     package func withUTF8Bytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
         if let result = try utf8.withContiguousStorageIfAvailable(body) { return result }
         var copy = self
