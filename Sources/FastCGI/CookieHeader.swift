@@ -6,32 +6,47 @@
 /// - One pair of double quotes around a value is removed: `a="b c"` gives `b c`.
 /// - Every pair is kept, in order, even when a name repeats: browsers send the cookie with the
 ///   longest matching path first, so the first value is the most specific one.
-enum CookieHeader {
+package enum CookieHeader {
+    /// The cookies of a `Cookie` header, in order.
     static func parse(_ header: String) -> FieldList {
         var cookies = FieldList()
         header.withUTF8Bytes { bytes in
-            var start = 0
-            while start < bytes.count {
-                let end = bytes[start...].firstIndex(of: UInt8(ascii: ";")) ?? bytes.count
-                defer { start = end + 1 }
-                let crumb = bytes[start..<end].trimmingSpaces()
-                if crumb.isEmpty { continue }
-                let name: Slice<UnsafeBufferPointer<UInt8>>
-                var value: Slice<UnsafeBufferPointer<UInt8>>
-                if let equals = crumb.firstIndex(of: UInt8(ascii: "=")) {
-                    name = crumb[..<equals].trimmingSpaces()
-                    value = crumb[(equals + 1)...].trimmingSpaces()
-                } else {
-                    name = crumb[crumb.startIndex..<crumb.startIndex]
-                    value = crumb
-                }
-                if value.count >= 2, value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\"") {
-                    value = value.dropFirst().dropLast()
-                }
+            forEach(in: bytes) { name, value in
                 cookies.append(name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self))
+                return true
             }
         }
         return cookies
+    }
+
+    /// Calls `body` with each cookie's name and value bytes, in order, while it returns true:
+    /// for a caller that wants one cookie and no strings for the others.
+    ///
+    /// ```swift
+    /// CookieHeader.forEach(in: bytes) { name, value in !name.elementsEqual("sid".utf8) }
+    /// ```
+    package static func forEach(in bytes: UnsafeBufferPointer<UInt8>,
+                                _ body: (_ name: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>) -> Bool) {
+        var start = 0
+        while start < bytes.count {
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: ";")) ?? bytes.count
+            defer { start = end + 1 }
+            let crumb = bytes[start..<end].trimmingSpaces()
+            if crumb.isEmpty { continue }
+            let name: Slice<UnsafeBufferPointer<UInt8>>
+            var value: Slice<UnsafeBufferPointer<UInt8>>
+            if let equals = crumb.firstIndex(of: UInt8(ascii: "=")) {
+                name = crumb[..<equals].trimmingSpaces()
+                value = crumb[(equals + 1)...].trimmingSpaces()
+            } else {
+                name = crumb[crumb.startIndex..<crumb.startIndex]
+                value = crumb
+            }
+            if value.count >= 2, value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\"") {
+                value = value.dropFirst().dropLast()
+            }
+            if !body(UnsafeBufferPointer(rebasing: name), UnsafeBufferPointer(rebasing: value)) { return }
+        }
     }
 }
 

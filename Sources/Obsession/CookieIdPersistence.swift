@@ -46,10 +46,17 @@ public struct CookieIdPersistence: Sendable {
     /// let id = persister.id(in: request)
     /// ```
     public func id(in request: Request) -> SessionID? {
-        for cookie in request.cookies where cookie.name == cookieName {
-            if let id = SessionID(validating: cookie.value) { return id }
+        // Read from the header's bytes: a string is made for the id alone, not for every cookie.
+        cookieName.withUTF8Bytes { wanted in
+            request.parameters.withValueBytes(of: "HTTP_COOKIE") { header in
+                var found: SessionID?
+                CookieHeader.forEach(in: header ?? UnsafeBufferPointer(start: nil, count: 0)) { name, value in
+                    if name.elementsEqual(wanted) { found = SessionID(validating: value) }
+                    return found == nil
+                }
+                return found
+            }
         }
-        return nil
     }
 
     /// The cookie that gives the client `id`.

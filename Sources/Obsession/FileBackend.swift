@@ -234,14 +234,19 @@ public final class FileBackend: SessionBackend {
 
     /// `directory/[c1/[c2/]]prefix<id>`; a `.` in the id names its level `_`.
     func path(of id: SessionID) -> String {
-        var path = directory
-        for character in id.text.utf8.prefix(fanOut) {
-            path += "/" + SessionDirectory.levelName(character)
+        let capacity = directory.utf8.count + 2 * fanOut + 1 + prefix.utf8.count + SessionID.length
+        return ByteBlock.string(capacity: capacity) { path in
+            path.append(directory)
+            for character in id.text.utf8.prefix(fanOut) {
+                path.append("/")
+                path.append(SessionDirectory.levelName(character))
+            }
+            path.append("/")
+            path.append(prefix)
+            path.append(id.text)
         }
-        return "\(path)/\(prefix)\(id.text)"
     }
 
-    /// Makes the directory 0700 on first use, and refuses one that is not ours or is a link.
     private func prepareDirectory() throws {
         if directoryReady.load(ordering: .acquiring) { return }
         try makePrivateDirectory(directory)

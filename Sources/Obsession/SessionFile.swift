@@ -101,16 +101,19 @@ struct SessionFile {
         guard size <= FileBackend.maxDataSize + SessionRecord.headerSize else {
             throw SessionError.unreadable("\(path) is \(size) bytes, larger than any session record")
         }
-        var bytes = [UInt8](repeating: 0, count: size)
-        var offset = 0
-        while offset < size {
-            let count = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress! + offset, size - offset, off_t(offset)) }
-            if count < 0, errno == EINTR { continue }
-            guard count >= 0 else { throw SessionError.backendFailed("cannot read \(path): \(errnoDescription())") }
-            if count == 0 { break }
-            offset += count
+        // Read into scratch memory (on the stack when small); only the data is kept.
+        let record = try withUnsafeTemporaryAllocation(byteCount: max(size, 1), alignment: 8) { buffer in
+            var offset = 0
+            while offset < size {
+                let count = pread(descriptor, buffer.baseAddress! + offset, size - offset, off_t(offset))
+                if count < 0, errno == EINTR { continue }
+                guard count >= 0 else { throw SessionError.backendFailed("cannot read \(path): \(errnoDescription())") }
+                if count == 0 { break }
+                offset += count
+            }
+            return SessionRecord.decode(UnsafeRawBufferPointer(rebasing: buffer[0..<offset]))
         }
-        guard status.st_nlink > 0, let (data, createdAt) = SessionRecord.decode(bytes[..<offset]) else { return nil }
+        guard status.st_nlink > 0, let (data, createdAt) = record else { return nil }
         return StoredSession(data: data, createdAt: createdAt, modifiedAt: status.st_mtim.tv_sec)
     }
 

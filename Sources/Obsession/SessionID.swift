@@ -21,8 +21,19 @@ public struct SessionID: Sendable, Hashable, CustomStringConvertible {
     /// SessionID(validating: "../../etc/passwd")  // nil
     /// ```
     public init?(validating text: String) {
-        guard text.withUTF8Bytes({ $0.count == Self.length && $0.allSatisfy(Self.isIdByte) }) else { return nil }
+        guard text.withUTF8Bytes(Self.isValid) else { return nil }
         self.text = text
+    }
+
+    /// Checks `bytes` as ``init(validating:)`` checks a string, and makes a string only of a
+    /// valid id: what the cookie reader hands over.
+    init?(validating bytes: UnsafeBufferPointer<UInt8>) {
+        guard Self.isValid(bytes) else { return nil }
+        self.text = String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        bytes.count == length && bytes.allSatisfy(isIdByte)
     }
 
     private init(trusted text: String) {

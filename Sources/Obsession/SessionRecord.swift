@@ -30,29 +30,28 @@ enum SessionRecord {
     }
 
     /// The data and creation time, or nil if `record` does not begin with a whole, intact record.
-    static func decode(_ record: ArraySlice<UInt8>) -> (data: [UInt8], createdAt: Int)? {
-        let start = record.startIndex
-        guard record.count >= headerSize, record[start..<(start + 4)].elementsEqual(magic) else { return nil }
-        let length = Int(readLittleEndian(record, at: start + 4, bytes: 4))
+    static func decode(_ record: UnsafeRawBufferPointer) -> (data: [UInt8], createdAt: Int)? {
+        guard record.count >= headerSize, record[0..<4].elementsEqual(magic) else { return nil }
+        let length = Int(readLittleEndian(record, at: 4, bytes: 4))
         guard record.count >= headerSize + length else { return nil }
-        let data = record[(start + headerSize)..<(start + headerSize + length)]
+        let data = UnsafeRawBufferPointer(rebasing: record[headerSize..<(headerSize + length)])
         var hash = FNV1a()
-        hash.add(record[(start + 4)..<(start + 16)])
+        hash.add(record[4..<16])
         hash.add(data)
-        guard hash.value == readLittleEndian(record, at: start + 16, bytes: 8) else { return nil }
-        return (Array(data), Int(Int64(bitPattern: readLittleEndian(record, at: start + 8, bytes: 8))))
+        guard hash.value == readLittleEndian(record, at: 16, bytes: 8) else { return nil }
+        return (Array(data), Int(Int64(bitPattern: readLittleEndian(record, at: 8, bytes: 8))))
     }
 
     /// The data and creation time of a whole file's bytes, or nil (see above).
     static func decode(_ record: [UInt8]) -> (data: [UInt8], createdAt: Int)? {
-        decode(record[...])
+        record.withUnsafeBytes { decode($0) }
     }
 
     private static func appendLittleEndian(_ value: UInt64, bytes count: Int, to output: inout [UInt8]) {
         for index in 0..<count { output.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(index)))) }
     }
 
-    private static func readLittleEndian(_ bytes: ArraySlice<UInt8>, at offset: Int, bytes count: Int) -> UInt64 {
+    private static func readLittleEndian(_ bytes: UnsafeRawBufferPointer, at offset: Int, bytes count: Int) -> UInt64 {
         (0..<count).reduce(0) { $0 | UInt64(bytes[offset + $1]) << (8 * UInt64($1)) }
     }
 }
