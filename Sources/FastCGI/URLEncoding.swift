@@ -6,7 +6,13 @@
 enum URLEncoding {
     static func parse<Bytes: Collection<UInt8>>(_ text: Bytes) -> FieldList {
         var fields = FieldList()
-        for pair in text.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
+        var start = text.startIndex
+        // Pair by pair, without an array of the pairs first.
+        while start != text.endIndex {
+            let end = text[start...].firstIndex(of: UInt8(ascii: "&")) ?? text.endIndex
+            let pair = text[start..<end]
+            start = end == text.endIndex ? end : text.index(after: end)
+            if pair.isEmpty { continue }
             if let equals = pair.firstIndex(of: UInt8(ascii: "=")) {
                 fields.append(name: decode(pair[..<equals]), value: decode(pair[pair.index(after: equals)...]))
             } else {

@@ -43,7 +43,6 @@ enum JSON {
     }
 
     private static func writeString(_ text: String, to output: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
         output.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
             switch byte {
@@ -52,12 +51,14 @@ enum JSON {
             case 0x0A: output += "\\n".utf8
             case 0x0D: output += "\\r".utf8
             case 0x09: output += "\\t".utf8
-            case 0..<0x20: output += "\\u00".utf8 + [hex[Int(byte >> 4)], hex[Int(byte & 15)]]
+            case 0..<0x20: output += "\\u00".utf8 + [hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 15)]]
             default: output.append(byte)
             }
         }
         output.append(UInt8(ascii: "\""))
     }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     static func decode(_ bytes: some Collection<UInt8>) throws(SyntaxError) -> SessionValue {
         var parser = Parser(bytes: Array(bytes))
@@ -74,7 +75,12 @@ enum JSON {
         func error(_ what: String) -> SyntaxError { SyntaxError(description: "\(what) at byte \(index)") }
 
         mutating func skipSpace() {
-            while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+            while index < bytes.count {
+                switch bytes[index] {
+                case 0x20, 0x09, 0x0A, 0x0D: index += 1
+                default: return
+                }
+            }
         }
 
         mutating func value(depth: Int) throws(SyntaxError) -> SessionValue {
@@ -154,6 +160,12 @@ enum JSON {
                 if !skip(UInt8(ascii: "+")) { skip(UInt8(ascii: "-")) }
                 try digits()
             }
+            // Up to 18 digits always fit an Int: read them without making a string.
+            if isInteger, index - start <= 18 {
+                var magnitude = 0
+                for byte in bytes[start..<index] where byte != UInt8(ascii: "-") { magnitude = magnitude * 10 + Int(byte - UInt8(ascii: "0")) }
+                return .int(bytes[start] == UInt8(ascii: "-") ? -magnitude : magnitude)
+            }
             let text = String(decoding: bytes[start..<index], as: UTF8.self)
             if isInteger, let integer = Int(text) { return .int(integer) }
             guard let double = Double(text), double.isFinite else { throw error("a number out of range") }
@@ -180,7 +192,15 @@ enum JSON {
 
         mutating func string() throws(SyntaxError) -> String {
             index += 1
-            var output: [UInt8] = []
+            // Most strings hold no escape: make them straight from the input.
+            var end = index
+            while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
+            if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+                defer { index = end + 1 }
+                return String(decoding: bytes[index..<end], as: UTF8.self)
+            }
+            var output = Array(bytes[index..<end])
+            index = end
             while index < bytes.count {
                 let byte = bytes[index]
                 index += 1

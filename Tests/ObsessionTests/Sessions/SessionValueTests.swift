@@ -40,7 +40,10 @@ import Testing
 
     @Test(arguments: [("0", SessionValue.int(0)), ("-0", .int(0)), ("10", .int(10)), ("-12", .int(-12)), ("0.5", .double(0.5)),
                       ("-1.25e2", .double(-125)), ("1E+2", .double(100)), ("2e-1", .double(0.2)),
-                      ("9223372036854775808", .double(9_223_372_036_854_775_808))])
+                      ("9223372036854775808", .double(9_223_372_036_854_775_808)),
+                      // Either side of the 18 characters read without a string, and Int's ends.
+                      ("999999999999999999", .int(999_999_999_999_999_999)), ("-99999999999999999", .int(-99_999_999_999_999_999)),
+                      ("9223372036854775807", .int(.max)), ("-9223372036854775808", .int(.min))])
     func numbersAreReadAsRFC8259WritesThem(text: String, value: SessionValue) throws {
         #expect(try JSON.decode(Array(text.utf8)) == value)
     }
