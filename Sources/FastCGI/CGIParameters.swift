@@ -35,26 +35,25 @@ public struct CGIParameters: Sendable, Sequence, ExpressibleByDictionaryLiteral 
     /// Copies a NULL-terminated array of C strings `NAME=VALUE`, such as `environ` or libfcgi's
     /// `envp`, whose memory is not ours to keep.
     init(copying pairs: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) {
+        // This runs for every request: one pass to measure and index the pairs, one allocation
+        // and a memcpy per pair to copy them.
         var count = 0
-        var total = 0
-        while let pair = pairs[count] {
-            total += strlen(pair)
-            count += 1
-        }
+        while pairs[count] != nil { count += 1 }
         var entries: [(start: Int32, equals: Int32, end: Int32)] = []
         entries.reserveCapacity(count)
-        // One allocation, a memcpy per pair: this runs for every request.
+        var total = 0
+        for index in 0..<count {
+            let pair = UnsafeRawPointer(pairs[index]!)
+            let length = strlen(pairs[index]!)
+            let equals = memchr(pair, Int32(UInt8(ascii: "=")), length).map { UnsafeRawPointer($0) - pair } ?? length
+            entries.append((Int32(total), Int32(total + equals), Int32(total + length)))
+            total += length
+        }
         bytes = [UInt8](unsafeUninitializedCapacity: total) { buffer, filled in
-            for index in 0..<count {
-                let pair = UnsafeRawPointer(pairs[index]!)
-                let length = strlen(pairs[index]!)
-                guard length > 0 else { continue }
-                let start = filled
-                memcpy(buffer.baseAddress! + start, pair, length)
-                filled += length
-                let equals = memchr(pair, Int32(UInt8(ascii: "=")), length).map { UnsafeRawPointer($0) - pair } ?? length
-                entries.append((Int32(start), Int32(start + equals), Int32(filled)))
+            for (index, entry) in entries.enumerated() where entry.end > entry.start {
+                memcpy(buffer.baseAddress! + Int(entry.start), pairs[index]!, Int(entry.end - entry.start))
             }
+            filled = total
         }
         self.entries = entries
     }
