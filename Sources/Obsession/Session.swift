@@ -19,6 +19,9 @@ public final class Session: Sequence {
     /// applies to the stored session, so concurrent requests changing other keys keep theirs.
     private var changedKeys: Set<String> = []
     private var removedKeys: Set<String> = []
+    /// The stored bytes `data` was read from, before this request's changes. A save that finds
+    /// the backend still holding them has nothing to merge: `data` is the result.
+    private var storedBytes: [UInt8]?
     /// Whether the data differs from what is stored.
     var changed: Bool { !changedKeys.isEmpty || !removedKeys.isEmpty }
     /// Whether this request read the session from the backend: then a session missing at save
@@ -65,6 +68,7 @@ public final class Session: Sequence {
         do {
             guard case .object(let members) = try JSON.decode(stored.data) else { throw JSON.SyntaxError(description: "not an object") }
             data = members
+            storedBytes = stored.data
         } catch {
             log("session replaced by a fresh one: its data is not a JSON object (\(error))")
             return
@@ -161,13 +165,16 @@ public final class Session: Sequence {
                     vanished = true
                     return nil
                 }
-                return JSON.encode(.object(self.data))
+                return self.encodeForStore(self.data)
+            }
+            if let read = self.storedBytes, read == current.data {
+                // Unchanged since this request read it: its changes are all there is to merge.
+                return self.encodeForStore(self.data)
             }
             var merged = (try? JSON.decode(current.data))?.objectValue ?? [:]
             for key in self.changedKeys { merged[key] = self.data[key] }
             for key in self.removedKeys { merged[key] = nil }
-            self.data = merged
-            return JSON.encode(.object(merged))
+            return self.encodeForStore(merged)
         }
         if let lease, id == clientID {
             try backend.update(id, within: lease, merge)
@@ -179,6 +186,7 @@ public final class Session: Sequence {
         if vanished {
             // Deleted or cycled by another request: its decision stands.
             data = [:]
+            storedBytes = nil
             currentID = nil
             cameFromBackend = false
             return
@@ -188,6 +196,14 @@ public final class Session: Sequence {
             cookieDue = true
             expireDue = false
         }
+    }
+
+    /// Makes `merged` the session's data and the bytes to store.
+    private func encodeForStore(_ merged: [String: SessionValue]) -> [UInt8] {
+        let bytes = JSON.encode(.object(merged))
+        data = merged
+        storedBytes = bytes
+        return bytes
     }
 
     private func clearChanges() {
@@ -206,12 +222,13 @@ public final class Session: Sequence {
         let old = currentID
         currentID = SessionID.random()
         if !data.isEmpty {
-            try backend.save(currentID!, data: JSON.encode(.object(data)))
+            try backend.save(currentID!, data: encodeForStore(data))
             clearChanges()
             cookieDue = true
             cameFromBackend = true
         } else {
             cameFromBackend = false
+            storedBytes = nil
         }
         if let old { try backend.delete(old) }
         touchDue = false
@@ -229,6 +246,7 @@ public final class Session: Sequence {
         guard let stored = try backend.load(id),
               case .object(let members) = try? JSON.decode(stored.data) else { throw SessionError.unknownId }
         data = members
+        storedBytes = stored.data
         currentID = id
         clearChanges()
         cameFromBackend = true
@@ -242,6 +260,7 @@ public final class Session: Sequence {
     /// ```
     public func delete() throws {
         data = [:]
+        storedBytes = nil
         clearChanges()
         if let currentID { try backend.delete(currentID) }
         if clientID != nil || cookieDue { expireDue = true }

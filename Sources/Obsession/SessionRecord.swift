@@ -48,11 +48,12 @@ enum SessionRecord {
     }
 
     private static func appendLittleEndian(_ value: UInt64, bytes count: Int, to output: inout [UInt8]) {
-        for index in 0..<count { output.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(index)))) }
+        withUnsafeBytes(of: value.littleEndian) { output.append(contentsOf: $0.prefix(count)) }
     }
 
     private static func readLittleEndian(_ bytes: UnsafeRawBufferPointer, at offset: Int, bytes count: Int) -> UInt64 {
-        (0..<count).reduce(0) { $0 | UInt64(bytes[offset + $1]) << (8 * UInt64($1)) }
+        count == 8 ? UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+            : UInt64(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
     }
 }
 

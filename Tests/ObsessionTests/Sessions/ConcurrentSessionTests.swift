@@ -40,6 +40,23 @@ import Testing
         #expect(try stored(backend, cookie) == ["n": 0, "a": "from this request", "b": "from the other request"])
     }
 
+    /// A save remembers what it stored: the next save of the same request still merges what
+    /// another request saved in between.
+    @Test func secondSaveOfARequestMergesWhatAnotherSavedBetween() throws {
+        let backend = backend()
+        let cookie = try newSession(backend)
+        _ = exchange(SessionMiddleware(backend: backend, clock: clock) { request, _ in
+            let session = try request.session()
+            session["a"] = 1
+            try session.save()
+            _ = exchange(SessionMiddleware(backend: backend, clock: clock) { inner, _ in
+                try inner.session()["b"] = 2
+            }, cookie: cookie)
+            session["c"] = 3
+        }, cookie: cookie)
+        #expect(try stored(backend, cookie) == ["n": 0, "a": 1, "b": 2, "c": 3])
+    }
+
     @Test func largeSessionReplacedUnderARequestStillMerges() throws {
         let backend = backend()
         let big = String(repeating: "x", count: 3 * FileBackend.inPlaceLimit)
