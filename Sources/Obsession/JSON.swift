@@ -30,6 +30,13 @@ enum JSON {
                 write(element, to: &output)
             }
             output.append(UInt8(ascii: "]"))
+        case .object(let members) where members.count == 1:
+            // One member needs no sorting, and no array of keys to sort.
+            output.append(UInt8(ascii: "{"))
+            writeString(members.first!.key, to: &output)
+            output.append(UInt8(ascii: ":"))
+            write(members.first!.value, to: &output)
+            output.append(UInt8(ascii: "}"))
         case .object(let members):
             output.append(UInt8(ascii: "{"))
             for (index, key) in members.keys.sorted().enumerated() {

@@ -7,7 +7,8 @@ struct SessionFile {
 
     /// Opens an existing session file; nil if there is none.
     init?(opening path: String, writable: Bool) throws {
-        let descriptor = open(path, (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC)
+        // withCString: passing the string itself would copy it into an array first.
+        let descriptor = path.withCString { open($0, (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC) }
         guard descriptor >= 0 else {
             if errno == ENOENT || errno == ENOTDIR { return nil }
             if errno == ELOOP { throw SessionError.unreadable("\(path) is a symbolic link") }
@@ -26,7 +27,7 @@ struct SessionFile {
                        makeParents: Bool) throws -> Bool {
         let direct = record.count <= FileBackend.inPlaceLimit
         let target = direct ? path : "\(path).tmp.\(SessionID.random().text.prefix(12))"
-        var descriptor = open(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        var descriptor = target.withCString { open($0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
         if descriptor < 0, errno == ENOENT, makeParents {
             try makeFanOutDirectories(for: path)
             descriptor = open(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
