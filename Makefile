@@ -4,7 +4,7 @@
 SWIFT ?= swift
 # Debian packages the tests start for real; bench adds wrk and the peers' own.
 TEST_PACKAGES := libfcgi-dev libfcgi-bin nginx-light curl systemd spawn-fcgi lighttpd apache2 libapache2-mod-fcgid fcgiwrap wrk
-BENCH_PACKAGES := $(TEST_PACKAGES) wrk gcc php8.2-fpm python3
+BENCH_PACKAGES := $(TEST_PACKAGES) wrk gcc php8.2-fpm python3 valgrind
 DEMO_PORT ?= 8080
 # What to deploy: the Swift runtime linked in, so the server needs no Swift toolchain and a
 # classic CGI process starts in half the time (`make bench` shows it).

@@ -6,7 +6,8 @@ against the bare responder measured in the same run: the machine is shared and n
 Two figures per target: requests/s, and the responder's own CPU time per request (user +
 system, from /proc), which the other programs on the machine disturb far less.
 
-Then issue 4's figures: the FileBackend alone against the same loop in C, collecting 100,000
+Then the instructions each request costs in user space (Benchmarks/instructions.py, under
+callgrind: the figure the machine's load does not move). Then issue 4's figures: the FileBackend alone against the same loop in C, collecting 100,000
 expired files, and /incr with 1,000 against SCALE (default 1,000,000) stored sessions.
 
 usage: bench.py BIN_DIR   (environment: BENCH_SECONDS, CONNECTIONS, WORKERS, ROUNDS, SESSIONS,
@@ -198,6 +199,7 @@ http {{
           "   place under flock, and does nothing else: what the targets leave room for on this machine)")
     print(f"demo against that C: /incr {rate['incr'] / rate['c-write']:.2f}, /session.json {rate['read'] / rate['c-read']:.2f}")
     print(f"demo /incr against PHP-FPM's counter: {rate['incr'] / rate['php']:.2f} x (target >= 2.5)")
+    print(subprocess.run([sys.executable, f"{HERE}/instructions.py", BIN], capture_output=True, text=True, check=True).stdout, end="")
     print(classic_cgi(cookies_file=f"{run}/demo-cookies"))
     print(backend_loop())
     print(garbage_collection())
