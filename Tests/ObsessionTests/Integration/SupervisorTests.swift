@@ -138,13 +138,29 @@ import Testing
         let directory = try TemporaryDirectory()
         let served = try Supervised(in: directory, arguments: ["--processes", "2", "--workers", "3"])
         for _ in 0..<10 { #expect(try served.nginx.request("/session.json").status == 200) }
-        served.master.signal(SIGUSR1)
-        #expect(waitUntil {
-            served.master.errorOutput.contains("status: 2 worker processes (")
-                && served.master.errorOutput.components(separatedBy: "status: 3 workers, 0 busy, 3 idle, ").count == 3
-        }, "\(served.master.errorOutput)")
-        let counts = served.master.errorOutput.split(separator: "\n").filter { $0.contains("requests served") }
-            .compactMap { line in line.split(separator: " ").firstIndex(of: "requests").map { Int(line.split(separator: " ")[$0 - 1]) ?? 0 } }
-        #expect(counts.reduce(0, +) == 10)
+        // A worker counts a request served once libfcgi has closed its connection, which can be
+        // just after nginx has the answer: ask until both processes report all ten, idle.
+        let workerLine = "status: 3 workers, "
+        var reports: [Substring] = []
+        for _ in 0..<20 {
+            let before = served.master.errorOutput.components(separatedBy: workerLine).count
+            served.master.signal(SIGUSR1)
+            #expect(waitUntil { served.master.errorOutput.components(separatedBy: workerLine).count == before + 2 },
+                    "\(served.master.errorOutput)")
+            reports = served.master.errorOutput.split(separator: "\n").filter { $0.contains(workerLine) }.suffix(2)
+            if reports.allSatisfy({ $0.contains("0 busy, 3 idle") }) && Self.requestsServed(in: reports) == 10 { break }
+            usleep(100_000)
+        }
+        #expect(served.master.errorOutput.contains("status: 2 worker processes ("), "\(served.master.errorOutput)")
+        #expect(reports.count == 2 && reports.allSatisfy { $0.contains("0 busy, 3 idle") }, "\(reports)")
+        #expect(Self.requestsServed(in: reports) == 10, "\(reports)")
+    }
+
+    /// The sum of the `N requests served` counts in worker status lines.
+    static func requestsServed(in lines: [Substring]) -> Int {
+        lines.compactMap { line in
+            let words = line.split(separator: " ")
+            return words.firstIndex(of: "requests").flatMap { Int(words[$0 - 1]) }
+        }.reduce(0, +)
     }
 }
