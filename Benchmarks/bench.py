@@ -221,8 +221,10 @@ def classic_cgi(cookies_file, runs=200):
          dict(base_environment, REQUEST_METHOD="POST", PATH_INFO="/incr", QUERY_STRING="key=n", CONTENT_LENGTH="0",
               HTTP_COOKIE=cookie)),
     ]
-    linked = "shared" if "libswiftCore" in subprocess.run(["ldd", f"{BIN}/demo"], capture_output=True, text=True).stdout else "static"
-    lines = [f"classic CGI, one request per process, median of {runs} runs (Swift runtime: {linked}):"]
+    needed = subprocess.run(["ldd", f"{BIN}/demo"], capture_output=True, text=True).stdout
+    shared = [name for name in ["libswiftCore", "libstdc++", "libgcc_s"] if name in needed]
+    linked = "shared: " + ", ".join(shared) if shared else "Swift runtime, libstdc++ and libgcc linked in"
+    lines = [f"classic CGI, one request per process, median of {runs} runs ({linked}):"]
     for label, program, environment in cases:
         arguments = [program] + (["--sessions", f"{run}/sessions", "--cookie-name", "sid"] if program.endswith("demo") else [])
         times = []
