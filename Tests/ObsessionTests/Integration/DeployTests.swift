@@ -130,12 +130,18 @@ import Testing
             .replacingOccurrences(of: "/usr/local/bin/demo", with: TestEnvironment.executable("demo"))
             .replacingOccurrences(of: "${STATE_DIRECTORY}", with: state)
             .split(separator: " ").map(String.init)
-        let activator = try ChildProcess("/usr/bin/systemd-socket-activate", ["-l", socket] + command, in: directory,
-                                         name: "activator")
+        let environment = serviceUnit.split(separator: "\n").filter { $0.hasPrefix("Environment=") }
+            .flatMap { ["-E", String($0.dropFirst("Environment=".count))] }
+        #expect(environment == ["-E", "GLIBC_TUNABLES=glibc.malloc.tcache_count=64"])
+        let activator = try ChildProcess("/usr/bin/systemd-socket-activate", ["-l", socket] + environment + command,
+                                         in: directory, name: "activator")
         #expect(waitUntil { FileManager.default.fileExists(atPath: socket) })
         let nginx = try Nginx(upstream: "unix:\(socket)", in: directory)
         try sessionRoundTrip(port: nginx.port)
         #expect(waitUntil(seconds: 5) { activator.errorOutput.contains("listening on inherited socket 3") })
+        // The activator became the program: it runs with the unit's environment.
+        let programEnvironment = try String(contentsOfFile: "/proc/\(activator.pid)/environ", encoding: .utf8)
+        #expect(programEnvironment.split(separator: "\0").contains("GLIBC_TUNABLES=glibc.malloc.tcache_count=64"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: state) == ["sessions"])
         activator.signal(SIGTERM)
         #expect(activator.waitForExit(seconds: 15) == 0)
