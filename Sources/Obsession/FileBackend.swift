@@ -247,6 +247,7 @@ public final class FileBackend: SessionBackend {
         }
     }
 
+    /// Makes the directory 0700 on first use, and refuses one that is not ours or is a link.
     private func prepareDirectory() throws {
         if directoryReady.load(ordering: .acquiring) { return }
         try makePrivateDirectory(directory)
