@@ -83,11 +83,13 @@ public struct Cookie: Sendable, Equatable {
         guard value.withUTF8Bytes({ $0.allSatisfy(Self.isCookieOctet) }) else {
             throw .invalidCookie("the value of \(name) holds a character RFC 6265 forbids")
         }
-        for (attribute, text) in [("Path", path), ("Domain", domain)] {
+        func check(_ attribute: String, _ text: String?) throws(ResponseError) {
             if let text, text.isEmpty || text.utf8.contains(where: { $0 == UInt8(ascii: ";") || $0 < 0x20 || $0 == 0x7F }) {
                 throw .invalidCookie("the \(attribute) of \(name) is empty or holds ';' or a control character")
             }
         }
+        try check("Path", path)
+        try check("Domain", domain)
         if name.hasPrefix("__Secure-") || name.hasPrefix("__Host-"), !secure {
             throw .invalidCookie("\(name) must be Secure: its prefix says so")
         }
@@ -97,16 +99,26 @@ public struct Cookie: Sendable, Equatable {
         if sameSite == SameSite.none, !secure {
             throw .invalidCookie("\(name) has SameSite=None, which browsers accept only with Secure")
         }
-        var header = "\(name)=\(value)"
-        if let maxAge { header += "; Max-Age=\(max(maxAge, 0))" }
-        if let expires { header += "; Expires=\(HTTPDate.format(secondsSince1970: expires))" }
-        if let path { header += "; Path=\(path)" }
-        if let domain { header += "; Domain=\(domain)" }
-        if secure { header += "; Secure" }
-        if httpOnly { header += "; HttpOnly" }
-        if let sameSite { header += "; SameSite=\(sameSite.rawValue)" }
-        if partitioned { header += "; Partitioned" }
-        return header
+        // One string sized for the longest header these attributes can make: every session
+        // response with a new id sends one.
+        let maxAgeText = maxAge.map { String(max($0, 0)) }
+        let expiresText = expires.map { HTTPDate.format(secondsSince1970: $0) }
+        let capacity = name.utf8.count + 1 + value.utf8.count + 10 + (maxAgeText?.utf8.count ?? 0)
+            + 10 + (expiresText?.utf8.count ?? 0) + 7 + (path?.utf8.count ?? 0) + 9 + (domain?.utf8.count ?? 0)
+            + 8 + 10 + 11 + (sameSite?.rawValue.utf8.count ?? 0) + 13
+        return ByteBlock.string(capacity: capacity) { header in
+            header.append(name)
+            header.append("=")
+            header.append(value)
+            if let maxAgeText { header.append("; Max-Age="); header.append(maxAgeText) }
+            if let expiresText { header.append("; Expires="); header.append(expiresText) }
+            if let path { header.append("; Path="); header.append(path) }
+            if let domain { header.append("; Domain="); header.append(domain) }
+            if secure { header.append("; Secure") }
+            if httpOnly { header.append("; HttpOnly") }
+            if let sameSite { header.append("; SameSite="); header.append(sameSite.rawValue) }
+            if partitioned { header.append("; Partitioned") }
+        }
     }
 
     /// cookie-octet of RFC 6265 §4.1.1.
