@@ -104,12 +104,13 @@ public final class Session: Sequence {
         get { data[key] }
         set {
             data[key] = newValue
+            // Each set operation hashes the key: skip the one that cannot find it.
             if newValue == nil {
                 removedKeys.insert(key)
-                changedKeys.remove(key)
+                if !changedKeys.isEmpty { changedKeys.remove(key) }
             } else {
                 changedKeys.insert(key)
-                removedKeys.remove(key)
+                if !removedKeys.isEmpty { removedKeys.remove(key) }
             }
         }
     }
@@ -290,8 +291,8 @@ public final class Session: Sequence {
         } else {
             try response.setCookie(settings.cookie.expiredCookie())
         }
-        if response.header("Cache-Control") == nil { try response.setHeader("Cache-Control", "no-store") }
-        if response.header("Vary") == nil { try response.setHeader("Vary", "Cookie") }
+        if response.header("Cache-Control") == nil { try response.addHeader("Cache-Control", "no-store") }
+        if response.header("Vary") == nil { try response.addHeader("Vary", "Cookie") }
         clientID = cookieDue ? currentID : nil
         cookieDue = false
         expireDue = false

@@ -47,14 +47,18 @@ public struct SessionID: Sendable, Hashable, CustomStringConvertible {
     /// ```
     public static func random() -> SessionID {
         let bytes = randomBytes(30)
-        var symbols: [UInt8] = []
-        symbols.reserveCapacity(length)
-        // 30 bytes = 240 bits = 40 symbols of 6 bits.
-        for group in stride(from: 0, to: 30, by: 3) {
-            let bits = UInt32(bytes[group]) << 16 | UInt32(bytes[group + 1]) << 8 | UInt32(bytes[group + 2])
-            for shift in [18, 12, 6, 0] { symbols.append(alphabet[Int(bits >> UInt32(shift) & 63)]) }
+        // 30 bytes = 240 bits = 40 symbols of 6 bits, written straight into the string.
+        let text = String(unsafeUninitializedCapacity: length) { symbols in
+            for group in 0..<10 {
+                let bits = UInt32(bytes[3 * group]) << 16 | UInt32(bytes[3 * group + 1]) << 8 | UInt32(bytes[3 * group + 2])
+                symbols[4 * group] = alphabet[Int(bits >> 18 & 63)]
+                symbols[4 * group + 1] = alphabet[Int(bits >> 12 & 63)]
+                symbols[4 * group + 2] = alphabet[Int(bits >> 6 & 63)]
+                symbols[4 * group + 3] = alphabet[Int(bits & 63)]
+            }
+            return length
         }
-        return SessionID(trusted: String(decoding: symbols, as: UTF8.self))
+        return SessionID(trusted: text)
     }
 
     public var description: String { text }
