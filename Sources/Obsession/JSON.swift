@@ -30,23 +30,25 @@ enum JSON {
                 write(element, to: &output)
             }
             output.append(UInt8(ascii: "]"))
-        case .object(let members) where members.count == 1:
-            // One member needs no sorting, and no array of keys to sort.
-            output.append(UInt8(ascii: "{"))
-            writeString(members.first!.key, to: &output)
-            output.append(UInt8(ascii: ":"))
-            write(members.first!.value, to: &output)
-            output.append(UInt8(ascii: "}"))
         case .object(let members):
             output.append(UInt8(ascii: "{"))
-            for (index, key) in members.keys.sorted().enumerated() {
-                if index > 0 { output.append(UInt8(ascii: ",")) }
-                writeString(key, to: &output)
-                output.append(UInt8(ascii: ":"))
-                write(members[key]!, to: &output)
+            if members.count == 1, let (key, value) = members.first {
+                // One member needs no sorting, and no array of keys to sort.
+                writeMember(key, value, to: &output)
+            } else {
+                for (index, key) in members.keys.sorted().enumerated() {
+                    if index > 0 { output.append(UInt8(ascii: ",")) }
+                    writeMember(key, members[key]!, to: &output)
+                }
             }
             output.append(UInt8(ascii: "}"))
         }
+    }
+
+    private static func writeMember(_ key: String, _ value: SessionValue, to output: inout [UInt8]) {
+        writeString(key, to: &output)
+        output.append(UInt8(ascii: ":"))
+        write(value, to: &output)
     }
 
     private static func writeString(_ text: String, to output: inout [UInt8]) {

@@ -27,10 +27,11 @@ struct SessionFile {
                        makeParents: Bool) throws -> Bool {
         let direct = record.count <= FileBackend.inPlaceLimit
         let target = direct ? path : "\(path).tmp.\(SessionID.random().text.prefix(12))"
-        var descriptor = target.withCString { open($0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
+        let createTarget = { target.withCString { open($0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) } }
+        var descriptor = createTarget()
         if descriptor < 0, errno == ENOENT, makeParents {
             try makeFanOutDirectories(for: path)
-            descriptor = open(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            descriptor = createTarget()
         }
         guard descriptor >= 0 else {
             if errno == EEXIST { return false }
