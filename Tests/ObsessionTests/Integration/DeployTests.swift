@@ -147,6 +147,53 @@ import Testing
         #expect(activator.waitForExit(seconds: 15) == 0)
     }
 
+    /// The timer's service, run as the timer would, on sessions that classic CGI requests made
+    /// through the deploy script: the expired ones go, the live one stays and still answers.
+    @Test func systemdTimerCollectsTheSessionsOfClassicCGI() throws {
+        let directory = try TemporaryDirectory()
+        let script = try installCGIScript(in: directory)
+        let sessions = directory.file("state/sessions")
+        func cgi(_ method: String, _ path: String, query: String = "", cookie: String? = nil) throws -> String {
+            var environment = ["GATEWAY_INTERFACE": "CGI/1.1", "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
+                               "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "CONTENT_LENGTH": "0"]
+            environment["HTTP_COOKIE"] = cookie
+            let request = try ChildProcess(script, [], in: directory, name: "cgi", environment: environment, replaceEnvironment: true)
+            #expect(request.waitForExit() == 0, "\(request.errorOutput)")
+            return request.output
+        }
+        let cookies = try (0..<3).map { _ in
+            let answer = try cgi("POST", "/incr", query: "key=n")
+            let line = try #require(answer.split(separator: "\r\n").first { $0.hasPrefix("Set-Cookie: _obs=") }, "\(answer)")
+            return String(line.dropFirst("Set-Cookie: ".count).prefix { $0 != ";" })
+        }
+        let names = cookies.map { "s_" + $0.dropFirst("_obs=".count) }
+        #expect(try Set(FileManager.default.contentsOfDirectory(atPath: sessions)) == Set(names))
+        // Two of them last used 25 minutes ago, past the program's default idle timeout of 24.
+        for name in names.dropFirst() {
+            try setModificationTime(of: sessions + "/" + name, to: Int(Date().timeIntervalSince1970) - 1500)
+        }
+
+        let service = try deployFile("systemd/obsession-gc.service", replacing: [
+            ("/usr/local/bin/obsession", TestEnvironment.executable("obsession")), ("/var/lib/obsession/sessions", sessions),
+        ])
+        let timer = try deployFile("systemd/obsession-gc.timer", replacing: [])
+        try service.write(toFile: directory.file("obsession-gc.service"), atomically: false, encoding: .utf8)
+        try timer.write(toFile: directory.file("obsession-gc.timer"), atomically: false, encoding: .utf8)
+        let verify = try ChildProcess("/usr/bin/systemd-analyze", ["verify", directory.file("obsession-gc.timer"),
+                                                                   directory.file("obsession-gc.service")],
+                                      in: directory, name: "verify")
+        #expect(verify.waitForExit() == 0)
+        #expect(verify.errorOutput.isEmpty, "\(verify.errorOutput)")
+        // The service's command line as systemd would run it (here as the test's user, who owns the files).
+        let command = try #require(service.split(separator: "\n").first { $0.hasPrefix("ExecStart=") })
+            .dropFirst("ExecStart=".count).split(separator: " ").map(String.init)
+        let collection = try ChildProcess(command[0], Array(command.dropFirst()), in: directory, name: "gc")
+        #expect(collection.waitForExit() == 0, "\(collection.errorOutput)")
+        #expect(collection.output.hasPrefix("removed 2 files in "), "\(collection.output)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: sessions) == [names[0]])
+        #expect(try cgi("GET", "/session.json", cookie: cookies[0]).hasSuffix("\r\n\r\n{\"n\":1}\n"))
+    }
+
     @Test func apacheThroughModProxyFcgi() throws {
         let directory = try TemporaryDirectory()
         chmod(directory.path, 0o755)  // Apache's workers run as daemon: let them reach the socket
