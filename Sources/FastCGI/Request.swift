@@ -18,7 +18,8 @@ public final class Request {
     private let trustsForwardedProto: Bool
     private let reader: BodyReader
     private let transport: Transport
-    private let limits: FastCGIServer.Configuration
+    private let uploadMemoryLimit: Int
+    private let uploadDirectory: String
     private var cachedForm: Form?
     private var bodyWasRead = false
     /// Values middleware attached, by key type (see ``RequestAttachmentKey``): a handful at
@@ -30,7 +31,8 @@ public final class Request {
     init(parameters: CGIParameters, transport: Transport, configuration: FastCGIServer.Configuration, isCGI: Bool) {
         self.parameters = parameters
         self.trustsForwardedProto = configuration.trustForwardedProto
-        self.limits = configuration
+        self.uploadMemoryLimit = configuration.uploadMemoryLimit
+        self.uploadDirectory = configuration.temporaryDirectory
         self.transport = transport
         // Without CONTENT_LENGTH a CGI body is empty (RFC 3875 §4.1.2); FastCGI marks the end itself.
         let length = parameters["CONTENT_LENGTH"].flatMap { Int($0) }.map { max($0, 0) } ?? (isCGI ? 0 : nil)
@@ -63,7 +65,8 @@ public final class Request {
     /// switch request.path { case "/": … case "/login": … default: … }
     /// ```
     public var path: String {
-        let joined = scriptName + pathInfo
+        let scriptName = self.scriptName
+        let joined = scriptName.isEmpty ? pathInfo : scriptName + pathInfo
         if !joined.isEmpty { return joined }
         let uri = requestURI
         return String(uri.prefix { $0 != "?" })
@@ -170,8 +173,8 @@ public final class Request {
         } else if let boundary = MultipartParser.boundary(inContentType: type) {
             guard !bodyWasRead else { throw .malformedBody("the body was already read") }
             bodyWasRead = true
-            var parser = MultipartParser(reader: reader, boundary: boundary, memoryLimit: limits.uploadMemoryLimit,
-                                         temporaryDirectory: limits.temporaryDirectory)
+            var parser = MultipartParser(reader: reader, boundary: boundary, memoryLimit: uploadMemoryLimit,
+                                         temporaryDirectory: uploadDirectory)
             defer { temporaryFiles += parser.temporaryFiles }
             form = try parser.parse()
         }
@@ -195,6 +198,7 @@ public final class Request {
     /// Reads and drops the unread rest of the body, and removes upload files.
     func finish() {
         reader.drain()
+        guard !temporaryFiles.isEmpty else { return }
         for path in temporaryFiles { unlink(path) }
         temporaryFiles = []
     }

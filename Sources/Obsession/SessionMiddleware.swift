@@ -46,10 +46,11 @@ public struct SessionMiddleware<Application: Responder>: Responder {
     }
 
     public func respond(to request: Request, with response: Response) throws {
-        let slot = SessionSlot(backend: backend, settings: settings, clientID: settings.cookie.id(in: request))
+        let slot = SessionSlot(backend: backend, settings: settings, clientID: settings.cookie.id(in: request), response: response)
         request[SessionSlot.self] = slot
         defer { slot.session?.end() }
-        response.beforeHeaders { try slot.session?.commit(to: response) }
+        // One capture: the closure's context is the slot itself, with nothing to allocate.
+        response.beforeHeaders { try slot.commit() }
         try application.respond(to: request, with: response)
         if let session = slot.session {
             if response.headersSent {
@@ -133,12 +134,20 @@ final class SessionSlot: RequestAttachmentKey {
     private let backend: any SessionBackend
     private let settings: SessionMiddlewareSettings
     private let clientID: SessionID?
+    /// The request's response, which holds this slot's commit hook and so outlives every call of it.
+    private unowned let response: Response
     private(set) var session: Session?
 
-    init(backend: any SessionBackend, settings: SessionMiddlewareSettings, clientID: SessionID?) {
+    init(backend: any SessionBackend, settings: SessionMiddlewareSettings, clientID: SessionID?, response: Response) {
         self.backend = backend
         self.settings = settings
         self.clientID = clientID
+        self.response = response
+    }
+
+    /// Saves the session, if one was used, and sets its cookie, while the headers can change.
+    func commit() throws {
+        try session?.commit(to: response)
     }
 
     func session(log: (String) -> Void) throws -> Session {
