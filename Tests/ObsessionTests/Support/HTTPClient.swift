@@ -18,8 +18,10 @@ struct HTTPResponse {
 
 /// A small HTTP/1.1 client over a real TCP socket: one request per connection.
 enum HTTPClient {
-    static func connect(port: UInt16, host: String = "127.0.0.1") throws -> Int32 {
+    /// A connected socket; `receiveBuffer` sets SO_RCVBUF before connecting (it sizes the window).
+    static func connect(port: UInt16, host: String = "127.0.0.1", receiveBuffer: Int32? = nil) throws -> Int32 {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if var size = receiveBuffer { setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian

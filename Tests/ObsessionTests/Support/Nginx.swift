@@ -8,9 +8,11 @@ final class Nginx {
     private let directory: TemporaryDirectory
 
     /// Starts nginx in front of `upstream` (`unix:/path` or `127.0.0.1:9000`), mounted at the
-    /// site's root. `extra` goes into the `server` block.
-    convenience init(upstream: String, in directory: TemporaryDirectory, clientMaxBodySize: String = "64m", extra: String = "") throws {
-        try self.init(upstreams: [upstream], in: directory, clientMaxBodySize: clientMaxBodySize, extra: extra)
+    /// site's root. `extra` goes into the `server` block; `keepAlive` keeps that many idle
+    /// connections to the upstream (`fastcgi_keep_conn on`).
+    convenience init(upstream: String, in directory: TemporaryDirectory, clientMaxBodySize: String = "64m", extra: String = "",
+                     keepAlive: Int? = nil) throws {
+        try self.init(upstreams: [upstream], in: directory, clientMaxBodySize: clientMaxBodySize, extra: extra, keepAlive: keepAlive)
     }
 
     /// Starts nginx with `locations` as its `server` block's content (a deploy file's).
@@ -20,7 +22,7 @@ final class Nginx {
 
     /// Starts nginx in front of several upstreams, taken in turn.
     init(upstreams: [String], in directory: TemporaryDirectory, clientMaxBodySize: String = "64m", extra: String = "",
-         locations: String? = nil) throws {
+         locations: String? = nil, keepAlive: Int? = nil) throws {
         self.directory = directory
         port = try freePort()
         let prefix = directory.file("nginx")
@@ -37,7 +39,7 @@ final class Nginx {
           client_body_temp_path \(prefix)/body;
           fastcgi_temp_path \(prefix)/fastcgi;
           client_max_body_size \(clientMaxBodySize);
-          \(upstreams.isEmpty ? "" : "upstream app { \(upstreams.map { "server \($0);" }.joined(separator: " ")) }")
+          \(upstreams.isEmpty ? "" : "upstream app { \(upstreams.map { "server \($0);" }.joined(separator: " ")) \(keepAlive.map { "keepalive \($0);" } ?? "") }")
           server {
             listen 127.0.0.1:\(port);
             \(locations ?? """
@@ -45,6 +47,7 @@ final class Nginx {
               include /etc/nginx/fastcgi_params;
               fastcgi_param PATH_INFO $uri;
               fastcgi_param SCRIPT_NAME "";
+              \(keepAlive == nil ? "" : "fastcgi_keep_conn on;")
               fastcgi_pass app;
             }
             """)
