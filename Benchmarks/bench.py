@@ -93,8 +93,12 @@ def main():
     os.makedirs(f"{run}/sessions", mode=0o700)
     os.makedirs(f"{run}/php-sessions", mode=0o733)
     bare = start([f"{run}/bare_responder", f"{run}/bare.sock", str(WORKERS)])
-    c_read = start([f"{run}/session_responder", f"{run}/c-read.sock", str(WORKERS), f"{run}/sessions"])
-    c_write = start([f"{run}/session_responder", f"{run}/c-write.sock", str(WORKERS), f"{run}/sessions", "write"])
+    # The bare responder again, ending connections as ours do; and the C session responders too,
+    # so that they and ours differ only in the session work.
+    bare_now = start([f"{run}/bare_responder", f"{run}/bare-now.sock", str(WORKERS), "close-at-once"])
+    c_read = start([f"{run}/session_responder", f"{run}/c-read.sock", str(WORKERS), f"{run}/sessions", "close-at-once"])
+    c_write = start([f"{run}/session_responder", f"{run}/c-write.sock", str(WORKERS), f"{run}/sessions", "write",
+                     "close-at-once"])
     hello = start([f"{BIN}/hello", "--listen", f"unix:{run}/hello.sock", "--socket-mode", "666", "--workers", str(WORKERS)],
                   stderr=subprocess.DEVNULL)
     demo = start([f"{BIN}/demo", "--listen", f"unix:{run}/demo.sock", "--socket-mode", "666", "--workers", str(WORKERS),
@@ -139,6 +143,7 @@ http {{
     location = /kept-right {{ rewrite ^ / break; {app} fastcgi_keep_conn on; fastcgi_pass kept_right; }}
     location = /kept-wrong {{ rewrite ^ / break; {app} fastcgi_keep_conn on; fastcgi_pass kept_wrong; }}
     location = /bare {{ include /etc/nginx/fastcgi_params; fastcgi_pass unix:{run}/bare.sock; }}
+    location = /bare-now {{ include /etc/nginx/fastcgi_params; fastcgi_pass unix:{run}/bare-now.sock; }}
     location = /c-read {{ include /etc/nginx/fastcgi_params; fastcgi_pass unix:{run}/c-read.sock; }}
     location = /c-write {{ include /etc/nginx/fastcgi_params; fastcgi_pass unix:{run}/c-write.sock; }}
     location = /hello {{ rewrite ^ / break; {app} fastcgi_pass unix:{run}/hello.sock; }}
@@ -167,6 +172,7 @@ http {{
     random_cookie, no_cookie = f"{HERE}/random_cookie.lua", f"{HERE}/no_cookie.lua"
     targets = [
         ("bare", "bare C responder, GET", base + "/bare", no_cookie, "GET", None, lambda: [bare.pid]),
+        ("bare-now", "  the same, closing at once", base + "/bare-now", no_cookie, "GET", None, lambda: [bare_now.pid]),
         ("hello", "hello, GET /", base + "/hello", no_cookie, "GET", None, lambda: [hello.pid]),
         ("incr", "demo POST /incr, existing", base + "/demo/incr?key=n", random_cookie, "POST", f"{run}/demo-cookies", lambda: [demo.pid]),
         ("c-write", "  C, same file, rewritten", base + "/c-write", random_cookie, "POST", f"{run}/demo-cookies", lambda: [c_write.pid]),
@@ -191,12 +197,19 @@ http {{
     targets_of = {"hello": ">= 0.95", "incr": ">= 0.80", "read": ">= 0.90", "new": ">= 0.60"}
     print(f"wrk: {CONNECTIONS} connections, {ROUNDS} rounds of {SECONDS} s per target, alternating; "
           f"{WORKERS} workers each; {SESSIONS} existing sessions picked at random")
-    print(f"{'target':28} {'req/s':>8} {'/ bare':>7} {'CPU µs/req':>11} {'bare/ours':>9}  target")
+    # Ours and the C session responders close at once (FastCGIWorker.webServerIsDone); the
+    # second ratio sets them against the bare responder that closes the same way.
+    closing_at_once = {"bare-now", "hello", "incr", "c-write", "read", "c-read", "new", "synced"}
+    print(f"{'target':28} {'req/s':>8} {'/ bare':>7} {'/ bare,':>8} {'CPU µs/req':>11} {'bare/ours':>9}  target")
+    print(f"{'':28} {'':>8} {'':>7} {'same close':>8}")
     for name, label, *_ in targets:
-        print(f"{label:28} {rate[name]:8.0f} {rate[name] / rate['bare']:7.2f} {cpu[name]:11.1f} "
+        same_close = f"{rate[name] / rate['bare-now']:8.2f}" if name in closing_at_once else f"{'':8}"
+        print(f"{label:28} {rate[name]:8.0f} {rate[name] / rate['bare']:7.2f} {same_close} {cpu[name]:11.1f} "
               f"{cpu['bare'] / cpu[name]:9.2f}  {targets_of.get(name, '')}")
     print("  (C, same file: Benchmarks/session_responder.c opens, reads and, for /incr, rewrites the same session file in\n"
-          "   place under flock, and does nothing else: what the targets leave room for on this machine)")
+          "   place under flock, and does nothing else: what the targets leave room for on this machine.\n"
+          "   Closing at once: Benchmarks/close_at_once.h, what our worker does; the targets are against the bare\n"
+          "   responder as libfcgi closes, the second ratio against the one that closes as we do.)")
     print(f"demo against that C: /incr {rate['incr'] / rate['c-write']:.2f}, /session.json {rate['read'] / rate['c-read']:.2f}")
     print(f"demo /incr against PHP-FPM's counter: {rate['incr'] / rate['php']:.2f} x (target >= 2.5)")
     print(subprocess.run([sys.executable, f"{HERE}/instructions.py", BIN], capture_output=True, text=True, check=True).stdout, end="")

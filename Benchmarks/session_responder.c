@@ -3,7 +3,8 @@
    the cookie `sid`, reads it (with `write`: under flock, then writes the same bytes back in
    place, as a read-modify-write would) and answers its data; no checksum check, no JSON, no
    expiry, no new sessions. It reads and writes the demo's own session files.
-   usage: session_responder SOCKET_PATH WORKERS SESSION_DIRECTORY [write] */
+   With close-at-once it ends each connection as ours does (close_at_once.h).
+   usage: session_responder SOCKET_PATH WORKERS SESSION_DIRECTORY [write] [close-at-once] */
 #include <fcgiapp.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -13,9 +14,10 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "close_at_once.h"
 
 enum { HEADER = 24 }; /* Sources/Obsession/SessionRecord.swift */
-static int listen_socket, writing;
+static int listen_socket, writing, closing_at_once;
 static const char *directory;
 
 static void *serve(void *unused) {
@@ -40,6 +42,7 @@ static void *serve(void *unused) {
         }
         int data = length > HEADER ? (int)(length - HEADER) : 0;
         FCGX_FPrintF(request.out, "Status: 200 OK\r\nContent-Type: application/json\r\n\r\n%.*s\n", data, record + HEADER);
+        if (closing_at_once) close_at_once_if_done(&request);
         FCGX_Finish_r(&request);
     }
     return NULL;
@@ -49,7 +52,10 @@ int main(int argc, char **argv) {
     if (argc < 4) return 2;
     int workers = atoi(argv[2]);
     directory = argv[3];
-    writing = argc > 4 && strcmp(argv[4], "write") == 0;
+    for (int i = 4; i < argc; i++) {
+        writing |= strcmp(argv[i], "write") == 0;
+        closing_at_once |= strcmp(argv[i], "close-at-once") == 0;
+    }
     FCGX_Init();
     unlink(argv[1]);
     listen_socket = FCGX_OpenSocket(argv[1], 1024);
