@@ -72,8 +72,11 @@ struct FastCGIWorker: Sendable {
     /// on every request. When the web server is done nothing more can arrive, and FCGX_Detach
     /// tells libfcgi to close at once: 20–25 % more requests a second for the bare C responder.
     private static func webServerIsDone(with request: UnsafeMutablePointer<FCGX_Request>) -> Bool {
-        request.pointee.keepConnection == 0 && request.pointee.in != nil && FCGX_HasSeenEOF(request.pointee.in) != 0
-            && obsession_unread_bytes(request.pointee.ipcFd) == 0
+        guard request.pointee.keepConnection == 0, let input = request.pointee.in else { return false }
+        // A body read up to its CONTENT_LENGTH leaves the stream's closing record behind it: read
+        // that (a byte instead means more was sent than announced, or the body was left unread).
+        if FCGX_HasSeenEOF(input) == 0, FCGX_GetChar(input) >= 0 { return false }
+        return FCGX_HasSeenEOF(input) != 0 && obsession_unread_bytes(request.pointee.ipcFd) == 0
     }
 
     /// Waits until `descriptor` is readable, giving the responder its idle call every second

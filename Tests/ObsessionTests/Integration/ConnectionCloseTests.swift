@@ -6,13 +6,22 @@ import Testing
 @Suite struct ConnectionCloseTests {
     let request = FastCGIClient.begin(["REQUEST_METHOD": "GET", "PATH_INFO": "/"]) + FastCGIClient.stdin([])
 
-    @Test func aWorkerIsFreeAsSoonAsItHasAnswered() throws {
+    /// A GET, and a form POST whose body the handler reads up to its CONTENT_LENGTH.
+    static let firstRequests = [
+        FastCGIClient.begin(["REQUEST_METHOD": "GET", "PATH_INFO": "/"]) + FastCGIClient.stdin([]),
+        FastCGIClient.begin(["REQUEST_METHOD": "POST", "PATH_INFO": "/", "CONTENT_LENGTH": "8",
+                             "CONTENT_TYPE": "application/x-www-form-urlencoded"])
+            + FastCGIClient.stdin(Array("user=ann".utf8)) + FastCGIClient.stdin([]),
+    ]
+
+    @Test(arguments: firstRequests)
+    func aWorkerIsFreeAsSoonAsItHasAnswered(firstRequest: [UInt8]) throws {
         let directory = try TemporaryDirectory()
         let hello = try HelloServer(in: directory, workers: 1)
         // A web server that reads its answer and then keeps its end of the connection open.
         let first = try FastCGIClient(unixPath: hello.socketPath)
         defer { first.close() }
-        try first.send(request)
+        try first.send(firstRequest)
         #expect(String(decoding: try first.readStdout(), as: UTF8.self).hasPrefix("Status: 200 OK"))
         // libfcgi's careful close would hold the one worker for 2 s, waiting for that close.
         let started = Date()
