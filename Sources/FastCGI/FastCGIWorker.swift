@@ -64,13 +64,15 @@ struct FastCGIWorker: Sendable {
     }
 
     /// Whether the web server has sent all it will on this connection: the request's input read
-    /// to its end, nothing arrived after it, and the connection not kept for another request.
+    /// to its end (this reads its closing record, if a body left it), nothing arrived after it,
+    /// and the connection not kept for another request.
     ///
     /// libfcgi ends a connection by shutting down its side and waiting, up to 2 s, for the web
     /// server to close first, because data arriving after a close makes the kernel reset the
     /// connection, which can destroy the response in flight. The worker sits out that round trip
     /// on every request. When the web server is done nothing more can arrive, and FCGX_Detach
-    /// tells libfcgi to close at once: 20–25 % more requests a second for the bare C responder.
+    /// tells libfcgi to close at once: the bare C responder serves 1.24 times the requests a second
+    /// this way (8 alternating rounds behind nginx).
     private static func webServerIsDone(with request: UnsafeMutablePointer<FCGX_Request>) -> Bool {
         guard request.pointee.keepConnection == 0, let input = request.pointee.in else { return false }
         // A body read up to its CONTENT_LENGTH leaves the stream's closing record behind it: read
