@@ -4,11 +4,11 @@ import Testing
 /// How a worker ends a FastCGI connection: at once when the web server has sent all it will,
 /// else libfcgi's careful close, which waits for the web server to close first.
 @Suite struct ConnectionCloseTests {
-    let request = FastCGIClient.begin(["REQUEST_METHOD": "GET", "PATH_INFO": "/"]) + FastCGIClient.stdin([])
+    static let get = FastCGIClient.begin(["REQUEST_METHOD": "GET", "PATH_INFO": "/"]) + FastCGIClient.stdin([])
 
     /// A GET, and a form POST whose body the handler reads up to its CONTENT_LENGTH.
     static let firstRequests = [
-        FastCGIClient.begin(["REQUEST_METHOD": "GET", "PATH_INFO": "/"]) + FastCGIClient.stdin([]),
+        get,
         FastCGIClient.begin(["REQUEST_METHOD": "POST", "PATH_INFO": "/", "CONTENT_LENGTH": "8",
                              "CONTENT_TYPE": "application/x-www-form-urlencoded"])
             + FastCGIClient.stdin(Array("user=ann".utf8)) + FastCGIClient.stdin([]),
@@ -27,7 +27,7 @@ import Testing
         let started = Date()
         let second = try FastCGIClient(unixPath: hello.socketPath)
         defer { second.close() }
-        try second.send(request)
+        try second.send(Self.get)
         #expect(String(decoding: try second.readStdout(), as: UTF8.self).hasPrefix("Status: 200 OK"))
         #expect(Date().timeIntervalSince(started) < 1)
     }

@@ -103,25 +103,31 @@ import Testing
         #expect(spawned.isRunning)
     }
 
+    /// The value of a unit file's `name=` line.
+    func setting(_ name: String, in unit: String) throws -> String {
+        try #require(unit.split(separator: "\n").first { $0.hasPrefix(name + "=") }).dropFirst(name.count + 1).description
+    }
+
+    /// systemd's own check of unit files, written into `directory` under their names.
+    func verifyUnits(_ units: [(name: String, text: String)], in directory: TemporaryDirectory) throws {
+        for unit in units { try unit.text.write(toFile: directory.file(unit.name), atomically: false, encoding: .utf8) }
+        let verify = try ChildProcess("/usr/bin/systemd-analyze", ["verify"] + units.map { directory.file($0.name) },
+                                      in: directory, name: "verify")
+        #expect(verify.waitForExit() == 0)
+        #expect(verify.errorOutput.isEmpty, "\(verify.errorOutput)")
+    }
+
     @Test func systemdUnitsUnderSocketActivation() throws {
         let directory = try TemporaryDirectory()
         let units = TestEnvironment.packageRoot.appendingPathComponent("deploy/systemd")
         let socketUnit = try String(contentsOf: units.appendingPathComponent("obsession.socket"), encoding: .utf8)
         let serviceUnit = try String(contentsOf: units.appendingPathComponent("obsession.service"), encoding: .utf8)
-        func setting(_ name: String, in unit: String) throws -> String {
-            try #require(unit.split(separator: "\n").first { $0.hasPrefix(name + "=") }).dropFirst(name.count + 1).description
-        }
         #expect(try setting("ListenStream", in: socketUnit) == "/run/obsession/app.sock")
         #expect(try setting("StateDirectory", in: serviceUnit) == "obsession")
-        // systemd's own check of both units (with the program where this build put it).
-        try socketUnit.write(toFile: directory.file("obsession.socket"), atomically: false, encoding: .utf8)
-        try serviceUnit.replacingOccurrences(of: "/usr/local/bin/demo", with: TestEnvironment.executable("demo"))
-            .write(toFile: directory.file("obsession.service"), atomically: false, encoding: .utf8)
-        let verify = try ChildProcess("/usr/bin/systemd-analyze", ["verify", directory.file("obsession.socket"),
-                                                                   directory.file("obsession.service")],
-                                      in: directory, name: "verify")
-        #expect(verify.waitForExit() == 0)
-        #expect(verify.errorOutput.isEmpty, "\(verify.errorOutput)")
+        // With the program where this build put it.
+        try verifyUnits([("obsession.socket", socketUnit),
+                         ("obsession.service", serviceUnit.replacingOccurrences(of: "/usr/local/bin/demo", with: TestEnvironment.executable("demo")))],
+                        in: directory)
         // The service's own command line, with the paths a test may use.
         let socket = directory.file("app.sock")
         let state = directory.file("state")
@@ -176,17 +182,10 @@ import Testing
         let service = try deployFile("systemd/obsession-gc.service", replacing: [
             ("/usr/local/bin/obsession", TestEnvironment.executable("obsession")), ("/var/lib/obsession/sessions", sessions),
         ])
-        let timer = try deployFile("systemd/obsession-gc.timer", replacing: [])
-        try service.write(toFile: directory.file("obsession-gc.service"), atomically: false, encoding: .utf8)
-        try timer.write(toFile: directory.file("obsession-gc.timer"), atomically: false, encoding: .utf8)
-        let verify = try ChildProcess("/usr/bin/systemd-analyze", ["verify", directory.file("obsession-gc.timer"),
-                                                                   directory.file("obsession-gc.service")],
-                                      in: directory, name: "verify")
-        #expect(verify.waitForExit() == 0)
-        #expect(verify.errorOutput.isEmpty, "\(verify.errorOutput)")
+        try verifyUnits([("obsession-gc.timer", try deployFile("systemd/obsession-gc.timer", replacing: [])),
+                         ("obsession-gc.service", service)], in: directory)
         // The service's command line as systemd would run it (here as the test's user, who owns the files).
-        let command = try #require(service.split(separator: "\n").first { $0.hasPrefix("ExecStart=") })
-            .dropFirst("ExecStart=".count).split(separator: " ").map(String.init)
+        let command = try setting("ExecStart", in: service).split(separator: " ").map(String.init)
         let collection = try ChildProcess(command[0], Array(command.dropFirst()), in: directory, name: "gc")
         #expect(collection.waitForExit() == 0, "\(collection.errorOutput)")
         #expect(collection.output.hasPrefix("removed 2 files in "), "\(collection.output)")

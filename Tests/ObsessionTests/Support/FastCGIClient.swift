@@ -15,11 +15,10 @@ struct FastCGIClient {
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    /// Connects to a TCP port on loopback, with a receive buffer of `receiveBuffer` bytes if given.
+    /// Connects to a TCP port on loopback (with HTTPClient's receive timeout), with a receive
+    /// buffer of `receiveBuffer` bytes if given.
     init(port: UInt16, receiveBuffer: Int32? = nil) throws {
         descriptor = try HTTPClient.connect(port: port, receiveBuffer: receiveBuffer)
-        var timeout = timeval(tv_sec: 30, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
     /// One record: version 1, `type`, request id 1, `content`.
