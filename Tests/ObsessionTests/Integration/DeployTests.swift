@@ -211,10 +211,18 @@ import Testing
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: false)
         chmod(state, 0o1777)
         let script = directory.file("obsession.cgi")
-        try deployFile("cgi/obsession.cgi", replacing: [
+        let text = try deployFile("cgi/obsession.cgi", replacing: [
             ("/usr/local/bin/demo", TestEnvironment.executable("demo")), ("/var/lib/obsession/sessions", state + "/sessions"),
-        ]).write(toFile: script, atomically: false, encoding: .utf8)
-        chmod(script, 0o755)
+        ])
+        // Written through a close-on-exec descriptor: Foundation's write opens without it, so a
+        // server another test starts meanwhile would keep the script open for writing, and
+        // executing it would fail with ETXTBSY (fcgiwrap's "502 Bad Gateway", seen once in CI).
+        let descriptor = open(script, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+        guard descriptor >= 0 else { throw TestFailure("cannot write \(script)") }
+        defer { close(descriptor) }
+        let bytes = Array(text.utf8)
+        guard write(descriptor, bytes, bytes.count) == bytes.count else { throw TestFailure("cannot write \(script)") }
+        fchmod(descriptor, 0o755)  // whatever the umask: Apache's daemon user runs it
         return script
     }
 
