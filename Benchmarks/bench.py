@@ -99,6 +99,8 @@ def main():
     c_read = start([f"{run}/session_responder", f"{run}/c-read.sock", str(WORKERS), f"{run}/sessions", "close-at-once"])
     c_write = start([f"{run}/session_responder", f"{run}/c-write.sock", str(WORKERS), f"{run}/sessions", "write",
                      "close-at-once"])
+    c_new = start([f"{run}/session_responder", f"{run}/c-new.sock", str(WORKERS), f"{run}/sessions", "create",
+                   "close-at-once"])
     hello = start([f"{BIN}/hello", "--listen", f"unix:{run}/hello.sock", "--socket-mode", "666", "--workers", str(WORKERS)],
                   stderr=subprocess.DEVNULL)
     demo = start([f"{BIN}/demo", "--listen", f"unix:{run}/demo.sock", "--socket-mode", "666", "--workers", str(WORKERS),
@@ -146,6 +148,7 @@ http {{
     location = /bare-now {{ include /etc/nginx/fastcgi_params; fastcgi_pass unix:{run}/bare-now.sock; }}
     location = /c-read {{ include /etc/nginx/fastcgi_params; fastcgi_pass unix:{run}/c-read.sock; }}
     location = /c-write {{ include /etc/nginx/fastcgi_params; fastcgi_pass unix:{run}/c-write.sock; }}
+    location = /c-new {{ include /etc/nginx/fastcgi_params; fastcgi_pass unix:{run}/c-new.sock; }}
     location = /hello {{ rewrite ^ / break; {app} fastcgi_pass unix:{run}/hello.sock; }}
     location /demo/ {{ rewrite ^/demo(/.*)$ $1 break; {app} fastcgi_pass unix:{run}/demo.sock; }}
     location /scale-small/ {{ rewrite ^/scale-small(/.*)$ $1 break; {app} fastcgi_pass unix:{run}/scale-small.sock; }}
@@ -179,6 +182,7 @@ http {{
         ("read", "demo GET /session.json", base + "/demo/session.json", random_cookie, "GET", f"{run}/demo-cookies", lambda: [demo.pid]),
         ("c-read", "  C, same file, read", base + "/c-read", random_cookie, "GET", f"{run}/demo-cookies", lambda: [c_read.pid]),
         ("new", "demo POST /incr, new", base + "/demo/incr?key=n", no_cookie, "POST", None, lambda: [demo.pid]),
+        ("c-new", "  C, new file, created", base + "/c-new", no_cookie, "POST", None, lambda: [c_new.pid]),
         ("synced", "demo /incr, existing, fsync", base + "/synced/incr?key=n", random_cookie, "POST", f"{run}/synced-cookies",
          lambda: [synced.pid]),
         ("php", "PHP-FPM counter, existing", base + "/php", random_cookie, "POST", f"{run}/php-cookies", lambda: pool(php.pid)),
@@ -199,7 +203,7 @@ http {{
           f"{WORKERS} workers each; {SESSIONS} existing sessions picked at random")
     # Ours and the C session responders close at once (FastCGIWorker.webServerIsDone); the
     # second ratio sets them against the bare responder that closes the same way.
-    closing_at_once = {"bare-now", "hello", "incr", "c-write", "read", "c-read", "new", "synced"}
+    closing_at_once = {"bare-now", "hello", "incr", "c-write", "read", "c-read", "new", "c-new", "synced"}
     print(f"{'target':28} {'req/s':>8} {'/ bare':>7} {'/ bare,':>8} {'CPU µs/req':>11} {'bare/ours':>9}  target")
     print(f"{'':28} {'':>8} {'':>7} {'same close':>8}")
     for name, label, *_ in targets:
@@ -207,10 +211,12 @@ http {{
         print(f"{label:28} {rate[name]:8.0f} {rate[name] / rate['bare']:7.2f} {same_close} {cpu[name]:11.1f} "
               f"{cpu['bare'] / cpu[name]:9.2f}  {targets_of.get(name, '')}")
     print("  (C, same file: Benchmarks/session_responder.c opens, reads and, for /incr, rewrites the same session file in\n"
-          "   place under flock, and does nothing else: what the targets leave room for on this machine.\n"
+          "   place under flock, and does nothing else; C, new file: it creates a session file as a request without a\n"
+          "   cookie does, in the same directory: what the targets leave room for on this machine.\n"
           "   Closing at once: Benchmarks/close_at_once.h, what our worker does; the targets are against the bare\n"
           "   responder as libfcgi closes, the second ratio against the one that closes as we do.)")
-    print(f"demo against that C: /incr {rate['incr'] / rate['c-write']:.2f}, /session.json {rate['read'] / rate['c-read']:.2f}")
+    print(f"demo against that C: /incr {rate['incr'] / rate['c-write']:.2f}, /session.json {rate['read'] / rate['c-read']:.2f}, "
+          f"new {rate['new'] / rate['c-new']:.2f}")
     print(f"demo /incr against PHP-FPM's counter: {rate['incr'] / rate['php']:.2f} x (target >= 2.5)")
     print(subprocess.run([sys.executable, f"{HERE}/instructions.py", BIN], capture_output=True, text=True, check=True).stdout, end="")
     print(classic_cgi(cookies_file=f"{run}/demo-cookies"))

@@ -100,6 +100,7 @@ def main():
             ("bare C responder, GET", [f"{run}/bare_responder", "SOCKET", "1"], "GET", "/", ""),
             ("C session responder, read", [f"{run}/session_responder", "SOCKET", "1", sessions], "GET", "/", cookie),
             ("C session responder, rewrite", [f"{run}/session_responder", "SOCKET", "1", sessions, "write"], "POST", "/", cookie),
+            ("C session responder, create", [f"{run}/session_responder", "SOCKET", "1", sessions, "create"], "POST", "/", ""),
             ("hello, GET /", [f"{BIN}/hello", "--listen", "unix:SOCKET", "--workers", "1"], "GET", "/", ""),
             ("demo GET /session.json", demo, "GET", "/session.json", cookie),
             ("demo POST /incr, existing", demo, "POST", "/incr?key=n", cookie),
