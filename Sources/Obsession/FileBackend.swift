@@ -105,13 +105,23 @@ public final class FileBackend: SessionBackend {
                 continue
             }
             guard let data = try merge(nil) else { return }
-            // A new file appears whole or not at all; if another request made it first, merge
-            // with theirs.
-            guard try SessionFile.create(path, record: SessionRecord.encode(data: data, createdAt: clock.now),
-                                         modifiedAt: modificationTime, durability: durability, makeParents: fanOut > 0) else { continue }
-            if durability == .fsync { syncDirectory(of: path) }
-            return
+            // If another request made the file first, merge with theirs.
+            if try createFile(path, data: data) { return }
         }
+    }
+
+    /// Makes the session's file, without first looking for one: a new session's id is fresh.
+    public func create(_ id: SessionID, data: [UInt8]) throws -> Bool {
+        try prepareDirectory()
+        return try createFile(path(of: id), data: data)
+    }
+
+    /// Makes the file `path` holding `data`, whole or not at all; false if it exists.
+    private func createFile(_ path: String, data: [UInt8]) throws -> Bool {
+        guard try SessionFile.create(path, record: SessionRecord.encode(data: data, createdAt: clock.now),
+                                     modifiedAt: modificationTime, durability: durability, makeParents: fanOut > 0) else { return false }
+        if durability == .fsync { syncDirectory(of: path) }
+        return true
     }
 
     /// One attempt at an update through an open file, under its lock. False when the file was

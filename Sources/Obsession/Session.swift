@@ -177,10 +177,14 @@ public final class Session: Sequence {
             for key in self.removedKeys { merged[key] = nil }
             return self.encodeForStore(merged)
         }
-        if let lease, id == clientID {
-            try backend.update(id, within: lease, merge)
-        } else {
-            try backend.update(id, merge)
+        // A new session's id is fresh: its record is created without a look for one first.
+        let created = try !cameFromBackend && backend.create(id, data: encodeForStore(data))
+        if !created {
+            if let lease, id == clientID {
+                try backend.update(id, within: lease, merge)
+            } else {
+                try backend.update(id, merge)
+            }
         }
         clearChanges()
         touchDue = false

@@ -30,6 +30,10 @@ public protocol SessionBackend: Sendable {
     /// returns nil, nothing is written. The default loads and saves, which is not atomic:
     /// backends that can, override it.
     func update(_ id: SessionID, _ merge: (StoredSession?) throws -> [UInt8]?) throws
+    /// Stores `data` under `id` only if no session is stored there, and says whether it did: how
+    /// a new session's first save stores it under its fresh random id. The default is an
+    /// ``update(_:_:)`` that writes over nothing.
+    func create(_ id: SessionID, data: [UInt8]) throws -> Bool
     /// Takes what the request needs to hold on a stored session until the lease ends (at the end
     /// of the request): an exclusive lock, an open file. Nil for a session that is not stored, or
     /// a backend that holds nothing. Throws ``SessionError/lockTimeout`` when it waited too long.
@@ -62,6 +66,20 @@ extension SessionBackend {
     /// ```
     public func update(_ id: SessionID, _ merge: (StoredSession?) throws -> [UInt8]?) throws {
         if let data = try merge(try load(id)) { try save(id, data: data) }
+    }
+
+    /// An ``update(_:_:)`` that writes only where nothing is stored.
+    ///
+    /// ```swift
+    /// let stored = try backend.create(SessionID.random(), data: Array("{\"n\":1}".utf8))   // true
+    /// ```
+    public func create(_ id: SessionID, data: [UInt8]) throws -> Bool {
+        var created = false
+        try update(id) { current in
+            created = current == nil
+            return created ? data : nil
+        }
+        return created
     }
 
     /// No lease: the backend holds nothing between a request's calls.

@@ -279,6 +279,44 @@ import Testing
         #expect(try Set(memory.keys()) == Set(ids.prefix(8) + ids.dropFirst(13) + [newcomer]))
     }
 
+    @Test(arguments: ["memory", "file", "file with fan-out"])
+    func createStoresOnlyWhereNothingIsStored(kind: String) throws {
+        let directory = try TemporaryDirectory()
+        let store: any SessionBackend = switch kind {
+        case "memory": MemoryBackend(size: 10, clock: clock)
+        case "file": FileBackend(directory: directory.file("sessions"), clock: clock)
+        default: FileBackend(directory: directory.file("sessions"), fanOut: 2, clock: clock)
+        }
+        let id = SessionID.random()
+        #expect(try store.create(id, data: Array("{\"a\":1}".utf8)))
+        #expect(try !store.create(id, data: Array("{\"b\":2}".utf8)))
+        #expect(try store.load(id)?.data == Array("{\"a\":1}".utf8))
+    }
+
+    @Test func newSessionWhoseIdWasTakenMeanwhileMergesIntoTheStoredOne() throws {
+        /// Stores a session under the id a create is about to use, as a racing request would.
+        final class RacingBackend: SessionBackend, @unchecked Sendable {
+            let inner: MemoryBackend
+            init(_ inner: MemoryBackend) { self.inner = inner }
+            func create(_ id: SessionID, data: [UInt8]) throws -> Bool {
+                try inner.save(id, data: JSON.encode(["theirs": 1]))
+                return try inner.create(id, data: data)
+            }
+            func load(_ id: SessionID) throws -> StoredSession? { try inner.load(id) }
+            func save(_ id: SessionID, data: [UInt8]) throws { try inner.save(id, data: data) }
+            func update(_ id: SessionID, _ merge: (StoredSession?) throws -> [UInt8]?) throws { try inner.update(id, merge) }
+            func delete(_ id: SessionID) throws { try inner.delete(id) }
+            func touch(_ id: SessionID) throws { try inner.touch(id) }
+            func keys() throws -> [SessionID] { try inner.keys() }
+        }
+        let racing = RacingBackend(MemoryBackend(size: 10, clock: clock))
+        let response = exchange(SessionMiddleware(backend: racing, clock: clock) { request, _ in
+            try request.session()["ours"] = 2
+        })
+        let id = try #require(response.sessionCookie().flatMap(SessionID.init(validating:)))
+        #expect(try JSON.decode(#require(try racing.load(id)).data) == ["theirs": 1, "ours": 2])
+    }
+
     @Test func keysOlderThanCompareTheRightWayRound() throws {
         let memory = MemoryBackend(size: 10, clock: clock)
         let old = SessionID.random()
