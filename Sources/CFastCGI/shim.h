@@ -1,9 +1,12 @@
 #ifndef OBSESSION_CFASTCGI_SHIM_H
 #define OBSESSION_CFASTCGI_SHIM_H
 
+#include <errno.h>
 #include <fcgiapp.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 /* Asks the kernel to send this process `number` when the thread that forked it dies: a
    supervisor's worker processes then stop with their master. (prctl is variadic, which Swift
@@ -16,6 +19,34 @@ static inline int obsession_set_parent_death_signal(int number) {
 static inline int obsession_unread_bytes(int descriptor) {
     int count = 0;
     return ioctl(descriptor, FIONREAD, &count) == 0 ? count : -1;
+}
+
+/* An epoll set holding `listening`, which wakes one waiting set per connection
+   (EPOLLEXCLUSIVE), and `shutdown`, which wakes them all; -1 with errno set if it cannot be made.
+   (struct epoll_event is packed, which Swift does not lay out.) */
+static inline int obsession_connection_wait_create(int listening, int shutdown) {
+    int set = epoll_create1(EPOLL_CLOEXEC);
+    if (set < 0) return -1;
+    struct epoll_event connection = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = listening };
+    struct epoll_event stop = { .events = EPOLLIN, .data.fd = shutdown };
+    if (epoll_ctl(set, EPOLL_CTL_ADD, listening, &connection) != 0 || epoll_ctl(set, EPOLL_CTL_ADD, shutdown, &stop) != 0) {
+        int cause = errno;
+        close(set);
+        errno = cause;
+        return -1;
+    }
+    return set;
+}
+
+/* Waits on a set from obsession_connection_wait_create: 2 once `shutdown` is readable, 1 for a
+   connection, 0 when `milliseconds` passed, -1 with errno set on an error. */
+static inline int obsession_connection_wait(int set, int shutdown, int milliseconds) {
+    struct epoll_event events[2];
+    int ready = epoll_wait(set, events, 2, milliseconds);
+    if (ready <= 0) return ready;
+    for (int index = 0; index < ready; index++)
+        if (events[index].data.fd == shutdown) return 2;
+    return 1;
 }
 
 #endif

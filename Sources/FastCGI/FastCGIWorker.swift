@@ -5,10 +5,10 @@ import Glibc
 /// is nothing to accept.
 ///
 /// No mutex serialises accept. The listening socket is non-blocking: under load a connection is
-/// already queued and accept takes it at once; when none is, the worker polls the socket beside
-/// the shutdown pipe, and the worker that loses the race for a connection gets EAGAIN and polls
-/// again. So a client that connects and stalls holds up only the worker reading from it, and
-/// SIGTERM wakes every idle worker.
+/// already queued and accept takes it at once; when none is, the worker waits on its
+/// ``ConnectionWait`` for the socket or the shutdown pipe, and a worker that loses the race for a
+/// connection gets EAGAIN and waits again. So a client that connects and stalls holds up only
+/// the worker reading from it, and SIGTERM wakes every idle worker.
 struct FastCGIWorker: Sendable {
     let listenDescriptor: Int32
     let shutdown: ShutdownSignal.Observer
@@ -28,7 +28,8 @@ struct FastCGIWorker: Sendable {
         self.status = status
     }
 
-    func run() {
+    /// Serves requests until shutdown, waiting for connections on `connections`, this worker's own.
+    func run(waitingOn connections: ConnectionWait) {
         // libfcgi's streams point back at their request: it must not move.
         let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
         defer { request.deallocate() }
@@ -38,10 +39,11 @@ struct FastCGIWorker: Sendable {
         while !shutdown.isTriggered {
             // A kept-alive connection (fastcgi_keep_conn) blocks libfcgi until its next
             // request: wait for that beside the shutdown pipe.
-            if request.pointee.ipcFd >= 0, !waitIdly(for: request.pointee.ipcFd) { break }
+            let kept = request.pointee.ipcFd
+            if kept >= 0, !waitIdly({ shutdown.wait(readable: kept, milliseconds: 1000) }) { break }
             let status = FCGX_Accept_r(request)
             if status == -EAGAIN || status == -EWOULDBLOCK {
-                if !waitIdly(for: listenDescriptor) { break }
+                if !waitIdly({ connections.wait(milliseconds: 1000) }) { break }
                 continue
             }
             if status == -EINTR { continue }
@@ -81,11 +83,11 @@ struct FastCGIWorker: Sendable {
         return FCGX_HasSeenEOF(input) != 0 && obsession_unread_bytes(request.pointee.ipcFd) == 0
     }
 
-    /// Waits until `descriptor` is readable, giving the responder its idle call every second
-    /// spent waiting; false once shutdown began.
-    private func waitIdly(for descriptor: Int32) -> Bool {
+    /// Waits with `wait` until it reports something readable, giving the responder its idle call
+    /// each time it times out; false once shutdown began.
+    private func waitIdly(_ wait: () -> ShutdownSignal.Observer.WaitResult) -> Bool {
         while true {
-            switch shutdown.wait(readable: descriptor, milliseconds: 1000) {
+            switch wait() {
             case .readable: return true
             case .shutdown: return false
             case .timedOut: responder.idle()

@@ -135,8 +135,9 @@ public struct FastCGIServer: Sendable {
                                    configuration: configuration, responder: responder,
                                    budget: configuration.maxRequests.map(RequestBudget.init), status: status)
         for _ in 0..<configuration.workers {
+            let connections = try ConnectionWait(listening: descriptor, shutdown: shutdown.observer)
             try WorkerThread.start {
-                worker.run()
+                worker.run(waitingOn: connections)
                 finished.signal()
             }
         }

@@ -53,7 +53,8 @@ struct ShutdownSignal: ~Copyable {
     /// A worker's view of the shutdown: a check that costs no system call, and a wait on a
     /// descriptor that shutdown interrupts.
     struct Observer: Sendable {
-        fileprivate let descriptor: Int32
+        /// The pipe's read end: readable once shutdown began.
+        let descriptor: Int32
 
         /// Whether shutdown has begun, as the main thread marked it on waking.
         var isTriggered: Bool { shutdownTriggered.load(ordering: .relaxed) }
