@@ -1,16 +1,26 @@
 internal import CFastCGI
 import Glibc
 
-/// The loop each worker thread runs: accept with libfcgi, serve, finish; wait only when there
-/// is nothing to accept.
+/// The loop each worker thread runs: accept, serve, finish; wait only when there is nothing to
+/// accept.
 ///
 /// No mutex serialises accept. The listening socket is non-blocking: under load a connection is
 /// already queued and accept takes it at once; when none is, the worker waits on its
 /// ``ConnectionWait`` for the socket or the shutdown pipe, and a worker that loses the race for a
 /// connection gets EAGAIN and waits again. So a client that connects and stalls holds up only
 /// the worker reading from it, and SIGTERM wakes every idle worker.
+///
+/// On a Unix socket the worker accepts connections itself and gives each the read timeout, then
+/// hands it to libfcgi as it would a kept connection. libfcgi's own accept polls each Unix
+/// connection, up to 2 s, before it reads from it: it drops one that sends nothing in that time,
+/// but then waits for ever on one that stalls later. (TCP connections take the timeout from the
+/// listening socket, and libfcgi accepts them: it sets TCP_NODELAY and checks
+/// `FCGI_WEB_SERVER_ADDRS`. After a connection it drops, libfcgi tries one accept of its own
+/// before it returns, and may take the next Unix connection as it always did.)
 struct FastCGIWorker: Sendable {
     let listenDescriptor: Int32
+    /// Whether this worker accepts connections itself: on a Unix socket.
+    let acceptsItself: Bool
     let shutdown: ShutdownSignal.Observer
     let configuration: FastCGIServer.Configuration
     let responder: any Responder
@@ -18,9 +28,10 @@ struct FastCGIWorker: Sendable {
     let budget: RequestBudget?
     let status: WorkerStatus
 
-    init(listenDescriptor: Int32, shutdown: ShutdownSignal.Observer, configuration: FastCGIServer.Configuration,
-         responder: some Responder, budget: RequestBudget?, status: WorkerStatus) {
+    init(listenDescriptor: Int32, acceptsItself: Bool, shutdown: ShutdownSignal.Observer,
+         configuration: FastCGIServer.Configuration, responder: some Responder, budget: RequestBudget?, status: WorkerStatus) {
         self.listenDescriptor = listenDescriptor
+        self.acceptsItself = acceptsItself
         self.shutdown = shutdown
         self.configuration = configuration
         self.responder = responder
@@ -41,7 +52,30 @@ struct FastCGIWorker: Sendable {
             // request: wait for that beside the shutdown pipe.
             let kept = request.pointee.ipcFd
             if kept >= 0, !waitIdly({ shutdown.wait(readable: kept, milliseconds: 1000) }) { break }
+            if kept < 0, acceptsItself {
+                let connection = obsession_accept(listenDescriptor)
+                guard connection >= 0 else {
+                    if errno == EAGAIN || errno == EWOULDBLOCK {
+                        if !waitIdly({ connections.wait(milliseconds: 1000) }) { break }
+                    } else if errno != EINTR && errno != ECONNABORTED {
+                        logLine("accept failed: \(errnoDescription())")
+                        usleep(10_000)
+                    }
+                    continue
+                }
+                limitReads(of: connection, to: configuration.readTimeout)
+                // libfcgi reads the next request from an open descriptor, as on a kept connection,
+                // and closes it first unless it is marked kept; the request's begin record then
+                // says whether it really is. Detached, a connection that times out or sends
+                // garbage before its request is whole is closed at once, without libfcgi's wait
+                // of up to 2 s for a peer that has stopped talking to close first.
+                request.pointee.ipcFd = connection
+                request.pointee.keepConnection = 1
+                request.pointee.detached = 1
+            }
             let status = FCGX_Accept_r(request)
+            // A request that arrived whole ends with the close webServerIsDone chooses.
+            request.pointee.detached = 0
             if status == -EAGAIN || status == -EWOULDBLOCK {
                 if !waitIdly({ connections.wait(milliseconds: 1000) }) { break }
                 continue

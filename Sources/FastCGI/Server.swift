@@ -45,6 +45,10 @@ public struct FastCGIServer: Sendable {
         public var trustForwardedProto = false
         /// Seconds that requests in flight get to finish after SIGTERM.
         public var gracePeriod = 10
+        /// Seconds a connection may send nothing while a worker waits to read from it; then the
+        /// worker drops it and goes on. 0 waits for ever. nginx itself gives up on a FastCGI
+        /// server that reads nothing for 60 s (`fastcgi_send_timeout`).
+        public var readTimeout = 60
         /// Worker processes under a supervisor (with ``workers`` threads each); 1 runs the threads
         /// in this process, unsupervised, unless ``maxRequests`` is set.
         public var processes = 1
@@ -112,26 +116,27 @@ public struct FastCGIServer: Sendable {
     }
 
     private func serveFastCGI(on address: ListenAddress, _ responder: some Responder) throws(ServerError) {
-        let socket = try ListeningSocket(address, backlog: configuration.backlog)
+        let socket = try ListeningSocket(address, backlog: configuration.backlog, readTimeout: configuration.readTimeout)
         defer { socket.close() }
         if configuration.processes > 1 || configuration.maxRequests != nil {
             try Supervisor(configuration: configuration, address: address).run { () throws(ServerError) in
-                try serveWorkers(on: socket.descriptor, address: address, responder)
+                try serveWorkers(on: socket, address: address, responder)
             }
         } else {
-            try serveWorkers(on: socket.descriptor, address: address, responder)
+            try serveWorkers(on: socket, address: address, responder)
         }
     }
 
     /// Runs the worker threads of this process on the listening socket until SIGTERM or SIGINT
     /// (or retirement after ``Configuration/maxRequests``), then waits for them.
-    private func serveWorkers(on descriptor: Int32, address: ListenAddress, _ responder: some Responder) throws(ServerError) {
+    private func serveWorkers(on socket: ListeningSocket, address: ListenAddress, _ responder: some Responder) throws(ServerError) {
+        let descriptor = socket.descriptor
         guard FCGX_Init() == 0 else { throw ServerError(.cannotStart, "libfcgi failed to initialise") }
         Self.keepDescriptorsSelectable()
         let shutdown = try ShutdownSignal()
         let finished = try CompletionPipe()
         let status = try WorkerStatus()
-        let worker = FastCGIWorker(listenDescriptor: descriptor, shutdown: shutdown.observer,
+        let worker = FastCGIWorker(listenDescriptor: descriptor, acceptsItself: socket.isUnix, shutdown: shutdown.observer,
                                    configuration: configuration, responder: responder,
                                    budget: configuration.maxRequests.map(RequestBudget.init), status: status)
         for _ in 0..<configuration.workers {

@@ -2,7 +2,8 @@
 /// configuration, plus any flags of the program's own.
 ///
 /// `--listen unix:PATH|HOST:PORT|[IPV6]:PORT`, `--socket-mode OCTAL`, `--workers N`,
-/// `--processes P`, `--max-requests N`, `--max-body BYTES`, `--trust-forwarded-proto`. Each takes
+/// `--processes P`, `--max-requests N`, `--max-body BYTES`, `--read-timeout SECONDS`,
+/// `--trust-forwarded-proto`. Each takes
 /// `--flag value` or `--flag=value`.
 ///
 /// ```swift
@@ -73,11 +74,17 @@ public struct ServerOptions: Sendable {
                     throw ServerError(.invalidArgument, "--max-body wants a number of bytes, not \(text)")
                 }
                 configuration.maxBodySize = bytes
+            case "--read-timeout":
+                let text = try required()
+                guard let seconds = Int(text), (0...86400).contains(seconds) else {
+                    throw ServerError(.invalidArgument, "--read-timeout wants a number of seconds from 0 to 86400, not \(text)")
+                }
+                configuration.readTimeout = seconds
             case "--trust-forwarded-proto":
                 configuration.trustForwardedProto = true
             default:
                 guard programFlags.contains(flag) else {
-                    throw ServerError(.invalidArgument, "unknown option \(argument); the options are --listen, --socket-mode, --workers, --processes, --max-requests, --max-body, --trust-forwarded-proto\(programFlags.sorted().map { ", " + $0 }.joined())")
+                    throw ServerError(.invalidArgument, "unknown option \(argument); the options are --listen, --socket-mode, --workers, --processes, --max-requests, --max-body, --read-timeout, --trust-forwarded-proto\(programFlags.sorted().map { ", " + $0 }.joined())")
                 }
                 programValues[flag] = try required()
             }

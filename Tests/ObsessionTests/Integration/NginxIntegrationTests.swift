@@ -95,6 +95,32 @@ import Testing
         #expect(Date().timeIntervalSince(started) < 1.5)
     }
 
+    @Test(arguments: ["unix", "tcp"])
+    func stalledConnectionIsDroppedAfterTheReadTimeout(socket kind: String) throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("hello.sock")
+        let port = try freePort()
+        let hello = try ChildProcess(TestEnvironment.executable("hello"),
+                                     ["--listen", kind == "unix" ? "unix:\(path)" : "127.0.0.1:\(port)", "--workers", "1",
+                                      "--read-timeout", "1"], in: directory, name: "hello")
+        #expect(waitUntil { hello.errorOutput.contains("listening on") })
+        let connect = { kind == "unix" ? try FastCGIClient(unixPath: path) : try FastCGIClient(port: port) }
+        // The only worker takes a connection that sends half a request and stalls.
+        let stalled = try connect()
+        defer { stalled.close() }
+        try stalled.send(Array(FastCGIClient.begin(["REQUEST_METHOD": "GET"]).prefix(12)))
+        usleep(200_000)
+        let started = Date()
+        let next = try connect()
+        defer { next.close() }
+        try next.send(FastCGIClient.begin(["REQUEST_METHOD": "GET", "PATH_INFO": "/"]) + FastCGIClient.stdin([]))
+        #expect(String(decoding: try next.readStdout(), as: UTF8.self).hasPrefix("Status: 200 OK"))
+        // Over TCP libfcgi closes the dropped connection, waiting up to 2 s for its peer to close first.
+        #expect(Date().timeIntervalSince(started) < (kind == "unix" ? 2 : 5))
+        // The stalled connection was closed: reading it ends at once, with nothing.
+        #expect(try stalled.readStdout().isEmpty)
+    }
+
     @Test func malformedBodyGets400AndALineInTheWebServersErrorLog() throws {
         let directory = try TemporaryDirectory()
         let hello = try HelloServer(in: directory)
