@@ -77,7 +77,11 @@ public final class Request {
     /// ```swift
     /// let page = request.query["page"].flatMap(Int.init) ?? 1
     /// ```
-    public private(set) lazy var query: FieldList = URLEncoding.parse(queryString.utf8)
+    public private(set) lazy var query: FieldList = parameters.withValueBytes(of: "QUERY_STRING") { bytes in
+        // Parsed from the parameter's bytes in place: no string first, and a scan of contiguous
+        // bytes rather than of a string's UTF-8 view.
+        bytes.map(URLEncoding.parse) ?? FieldList()
+    }
 
     /// The cookies the client sent, in order, as RFC 6265 reads them. A name may repeat: its
     /// subscript gives the first, which browsers send for the most specific path.
