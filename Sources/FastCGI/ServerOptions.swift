@@ -3,8 +3,7 @@
 ///
 /// `--listen unix:PATH|HOST:PORT|[IPV6]:PORT`, `--socket-mode OCTAL`, `--workers N`,
 /// `--processes P`, `--max-requests N`, `--max-body BYTES`, `--read-timeout SECONDS`,
-/// `--trust-forwarded-proto`. Each takes
-/// `--flag value` or `--flag=value`.
+/// `--trust-forwarded-proto`. Each takes `--flag value` or `--flag=value`.
 ///
 /// ```swift
 /// let options = try ServerOptions(CommandLine.arguments.dropFirst(), programFlags: ["--sessions"])
