@@ -52,30 +52,7 @@ struct FastCGIWorker: Sendable {
             // request: wait for that beside the shutdown pipe.
             let kept = request.pointee.ipcFd
             if kept >= 0, !waitIdly({ shutdown.wait(readable: kept, milliseconds: 1000) }) { break }
-            if kept < 0, acceptsItself {
-                let connection = obsession_accept(listenDescriptor)
-                guard connection >= 0 else {
-                    if errno == EAGAIN || errno == EWOULDBLOCK {
-                        if !waitIdly({ connections.wait(milliseconds: 1000) }) { break }
-                    } else if errno != EINTR && errno != ECONNABORTED {
-                        logLine("accept failed: \(errnoDescription())")
-                        usleep(10_000)
-                    }
-                    continue
-                }
-                limitReads(of: connection, to: configuration.readTimeout)
-                // libfcgi reads the next request from an open descriptor, as on a kept connection,
-                // and closes it first unless it is marked kept; the request's begin record then
-                // says whether it really is. Detached, a connection that times out or sends
-                // garbage before its request is whole is closed at once, without libfcgi's wait
-                // of up to 2 s for a peer that has stopped talking to close first.
-                request.pointee.ipcFd = connection
-                request.pointee.keepConnection = 1
-                request.pointee.detached = 1
-            }
-            let status = FCGX_Accept_r(request)
-            // A request that arrived whole ends with the close webServerIsDone chooses.
-            request.pointee.detached = 0
+            let status = kept < 0 && acceptsItself ? acceptItself(into: request) : FCGX_Accept_r(request)
             if status == -EAGAIN || status == -EWOULDBLOCK {
                 if !waitIdly({ connections.wait(milliseconds: 1000) }) { break }
                 continue
@@ -97,6 +74,29 @@ struct FastCGIWorker: Sendable {
                 ShutdownSignal.trigger()
             }
         }
+    }
+
+    /// Accepts the next connection on the Unix socket, gives it the read timeout and has libfcgi
+    /// read its request: `FCGX_Accept_r`'s result, or minus the errno of a failed accept.
+    private func acceptItself(into request: UnsafeMutablePointer<FCGX_Request>) -> Int32 {
+        var connection: Int32
+        repeat {
+            connection = obsession_accept(listenDescriptor)
+        } while connection < 0 && (errno == EINTR || errno == ECONNABORTED)
+        guard connection >= 0 else { return -errno }
+        limitReads(of: connection, to: configuration.readTimeout)
+        // libfcgi reads the next request from an open descriptor, as on a kept connection, and
+        // closes it first unless it is marked kept; the request's begin record then says whether
+        // it really is. Detached, a connection that times out or sends garbage before its request
+        // is whole is closed at once, without libfcgi's wait of up to 2 s for a peer that has
+        // stopped talking to close first.
+        request.pointee.ipcFd = connection
+        request.pointee.keepConnection = 1
+        request.pointee.detached = 1
+        let status = FCGX_Accept_r(request)
+        // A request that arrived whole ends with the close webServerIsDone chooses.
+        request.pointee.detached = 0
+        return status
     }
 
     /// Whether the web server has sent all it will on this connection: the request's input read
