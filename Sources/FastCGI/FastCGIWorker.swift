@@ -10,10 +10,10 @@ import Glibc
 /// connection gets EAGAIN and waits again. So a client that connects and stalls holds up only
 /// the worker reading from it, and SIGTERM wakes every idle worker.
 ///
-/// On a Unix socket the worker accepts connections itself and gives each the read timeout, then
+/// On a Unix socket the worker accepts connections itself and gives each the timeouts, then
 /// hands it to libfcgi as it would a kept connection. libfcgi's own accept polls each Unix
 /// connection, up to 2 s, before it reads from it: it drops one that sends nothing in that time,
-/// but then waits for ever on one that stalls later. (TCP connections take the timeout from the
+/// but then waits for ever on one that stalls later. (TCP connections take the timeouts from the
 /// listening socket, and libfcgi accepts them: it sets TCP_NODELAY and checks
 /// `FCGI_WEB_SERVER_ADDRS`. After a connection it drops, libfcgi tries one accept of its own
 /// before it returns, and may take the next Unix connection as it always did.)
@@ -66,6 +66,7 @@ struct FastCGIWorker: Sendable {
             self.status.serving {
                 RequestCycle(transport: transport, parameters: transport.parameters(), configuration: configuration, isCGI: false)
                     .run(responder)
+                Self.abandonFailedOutput(of: request)
                 if Self.webServerIsDone(with: request) { FCGX_Detach(request) }
                 FCGX_Finish_r(request)
             }
@@ -76,7 +77,7 @@ struct FastCGIWorker: Sendable {
         }
     }
 
-    /// Accepts the next connection on the Unix socket, gives it the read timeout and has libfcgi
+    /// Accepts the next connection on the Unix socket, gives it the timeouts and has libfcgi
     /// read its request: `FCGX_Accept_r`'s result, or minus the errno of a failed accept.
     private func acceptItself(into request: UnsafeMutablePointer<FCGX_Request>) -> Int32 {
         var connection: Int32
@@ -84,7 +85,7 @@ struct FastCGIWorker: Sendable {
             connection = obsession_accept(listenDescriptor)
         } while connection < 0 && (errno == EINTR || errno == ECONNABORTED)
         guard connection >= 0 else { return -errno }
-        limitReads(of: connection, to: configuration.readTimeout)
+        configuration.connectionTimeouts.apply(to: connection)
         // libfcgi reads the next request from an open descriptor, as on a kept connection, and
         // closes it first unless it is marked kept; the request's begin record then says whether
         // it really is. Detached, a connection that times out or sends garbage before its request
@@ -115,6 +116,15 @@ struct FastCGIWorker: Sendable {
         // that (a byte instead means more was sent than announced, or the body was left unread).
         if FCGX_HasSeenEOF(input) == 0, FCGX_GetChar(input) >= 0 { return false }
         return FCGX_HasSeenEOF(input) != 0 && obsession_unread_bytes(request.pointee.ipcFd) == 0
+    }
+
+    /// After a write to the web server failed (it went away, or took nothing for the write
+    /// timeout), keeps libfcgi from flushing the answer and error streams once more at finish:
+    /// nothing more can reach the web server, and each flush could wait out the timeout again.
+    private static func abandonFailedOutput(of request: UnsafeMutablePointer<FCGX_Request>) {
+        guard let output = request.pointee.out, output.pointee.FCGI_errno != 0 else { return }
+        output.pointee.wasFCloseCalled = 1
+        request.pointee.err?.pointee.wasFCloseCalled = 1
     }
 
     /// Waits with `wait` until it reports something readable, giving the responder its idle call

@@ -11,7 +11,7 @@ struct ListeningSocket {
     private let ownedPath: String?
 
     /// Binds and listens on `address`, or adopts an inherited socket after checking it listens.
-    init(_ address: ListenAddress, backlog: Int32, readTimeout: Int) throws(ServerError) {
+    init(_ address: ListenAddress, backlog: Int32, timeouts: ConnectionTimeouts) throws(ServerError) {
         switch address {
         case .inherited(let descriptor):
             guard Self.isListening(descriptor) else {
@@ -32,9 +32,9 @@ struct ListeningSocket {
         var name = sockaddr()
         var length = socklen_t(MemoryLayout<sockaddr>.size)
         isUnix = getsockname(descriptor, &name, &length) == 0 && name.sa_family == sa_family_t(AF_UNIX)
-        // A TCP connection takes its receive timeout from the socket that accepted it; a Unix one
-        // does not, and gets it from the worker that accepts it.
-        if !isUnix { limitReads(of: descriptor, to: readTimeout) }
+        // A TCP connection takes its timeouts from the socket that accepted it; a Unix one does
+        // not, and gets them from the worker that accepts it.
+        if !isUnix { timeouts.apply(to: descriptor) }
     }
 
     /// Closes the socket and removes the socket file we made.

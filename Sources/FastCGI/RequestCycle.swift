@@ -28,7 +28,9 @@ struct RequestCycle {
 
     private func fail(_ error: any Error) {
         if response.clientDisconnected {
-            request.log("the client went away before the response was complete")
+            // Not to the web server's log: the connection that would carry the line is the one
+            // that failed, and a write to it could wait out the write timeout once more.
+            logLine("\(request.method) \(request.requestURI): the web server went away or took nothing for the write timeout, before the response was complete")
             return
         }
         request.log("\(error)")

@@ -49,6 +49,11 @@ public struct FastCGIServer: Sendable {
         /// worker drops it and goes on. 0 waits for ever. nginx itself gives up on a FastCGI
         /// server that reads nothing for 60 s (`fastcgi_send_timeout`).
         public var readTimeout = 60
+        /// Seconds a connection may take no bytes of the answer while a worker waits to write to
+        /// it; then the worker drops it and goes on. 0 waits for ever. nginx reads answers as
+        /// they come, but with `fastcgi_buffering off`, or past `fastcgi_max_temp_file_size`, it
+        /// reads only as fast as its client does; nginx's own `send_timeout` is 60 s.
+        public var writeTimeout = 60
         /// Worker processes under a supervisor (with ``workers`` threads each); 1 runs the threads
         /// in this process, unsupervised, unless ``maxRequests`` is set.
         public var processes = 1
@@ -64,6 +69,9 @@ public struct FastCGIServer: Sendable {
             self.listen = listen
             self.workers = workers
         }
+
+        /// The read and write timeouts, as each connection gets them.
+        var connectionTimeouts: ConnectionTimeouts { ConnectionTimeouts(read: readTimeout, write: writeTimeout) }
     }
 
     /// How this server listens and what it accepts.
@@ -116,7 +124,7 @@ public struct FastCGIServer: Sendable {
     }
 
     private func serveFastCGI(on address: ListenAddress, _ responder: some Responder) throws(ServerError) {
-        let socket = try ListeningSocket(address, backlog: configuration.backlog, readTimeout: configuration.readTimeout)
+        let socket = try ListeningSocket(address, backlog: configuration.backlog, timeouts: configuration.connectionTimeouts)
         defer { socket.close() }
         if configuration.processes > 1 || configuration.maxRequests != nil {
             try Supervisor(configuration: configuration, address: address).run { () throws(ServerError) in

@@ -3,7 +3,7 @@
 ///
 /// `--listen unix:PATH|HOST:PORT|[IPV6]:PORT`, `--socket-mode OCTAL`, `--workers N`,
 /// `--processes P`, `--max-requests N`, `--max-body BYTES`, `--read-timeout SECONDS`,
-/// `--trust-forwarded-proto`. Each takes `--flag value` or `--flag=value`.
+/// `--write-timeout SECONDS`, `--trust-forwarded-proto`. Each takes `--flag value` or `--flag=value`.
 ///
 /// ```swift
 /// let options = try ServerOptions(CommandLine.arguments.dropFirst(), programFlags: ["--sessions"])
@@ -40,6 +40,13 @@ public struct ServerOptions: Sendable {
                 guard let next = iterator.next() else { throw ServerError(.invalidArgument, "\(flag) needs a value") }
                 return next
             }
+            func number(in range: ClosedRange<Int>, of unit: String? = nil) throws(ServerError) -> Int {
+                let text = try required()
+                guard let number = Int(text), range.contains(number) else {
+                    throw ServerError(.invalidArgument, "\(flag) wants a number\(unit.map { " of " + $0 } ?? "") from \(range.lowerBound) to \(range.upperBound), not \(text)")
+                }
+                return number
+            }
             switch flag {
             case "--listen":
                 configuration.listen = try ListenAddress(try required())
@@ -50,17 +57,9 @@ public struct ServerOptions: Sendable {
                 }
                 socketMode = mode
             case "--workers":
-                let text = try required()
-                guard let workers = Int(text), (1...1024).contains(workers) else {
-                    throw ServerError(.invalidArgument, "--workers wants a number from 1 to 1024, not \(text)")
-                }
-                configuration.workers = workers
+                configuration.workers = try number(in: 1...1024)
             case "--processes":
-                let text = try required()
-                guard let processes = Int(text), (1...256).contains(processes) else {
-                    throw ServerError(.invalidArgument, "--processes wants a number from 1 to 256, not \(text)")
-                }
-                configuration.processes = processes
+                configuration.processes = try number(in: 1...256)
             case "--max-requests":
                 let text = try required()
                 guard let requests = Int(text), requests >= 1 else {
@@ -74,16 +73,14 @@ public struct ServerOptions: Sendable {
                 }
                 configuration.maxBodySize = bytes
             case "--read-timeout":
-                let text = try required()
-                guard let seconds = Int(text), (0...86400).contains(seconds) else {
-                    throw ServerError(.invalidArgument, "--read-timeout wants a number of seconds from 0 to 86400, not \(text)")
-                }
-                configuration.readTimeout = seconds
+                configuration.readTimeout = try number(in: 0...86400, of: "seconds")
+            case "--write-timeout":
+                configuration.writeTimeout = try number(in: 0...86400, of: "seconds")
             case "--trust-forwarded-proto":
                 configuration.trustForwardedProto = true
             default:
                 guard programFlags.contains(flag) else {
-                    throw ServerError(.invalidArgument, "unknown option \(argument); the options are --listen, --socket-mode, --workers, --processes, --max-requests, --max-body, --read-timeout, --trust-forwarded-proto\(programFlags.sorted().map { ", " + $0 }.joined())")
+                    throw ServerError(.invalidArgument, "unknown option \(argument); the options are --listen, --socket-mode, --workers, --processes, --max-requests, --max-body, --read-timeout, --write-timeout, --trust-forwarded-proto\(programFlags.sorted().map { ", " + $0 }.joined())")
                 }
                 programValues[flag] = try required()
             }

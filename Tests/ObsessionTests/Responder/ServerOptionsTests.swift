@@ -17,17 +17,18 @@ import Testing
 
     @Test func flagsFillTheConfiguration() throws {
         let options = try ServerOptions(["--listen=unix:/tmp/s.sock", "--socket-mode", "600", "--workers", "8",
-                                         "--max-body", "1000", "--read-timeout", "5", "--trust-forwarded-proto", "--sessions", "/tmp/x"],
+                                         "--max-body", "1000", "--read-timeout", "5", "--write-timeout", "7", "--trust-forwarded-proto", "--sessions", "/tmp/x"],
                                         programFlags: ["--sessions"])
         #expect(options.configuration.listen == .unix(path: "/tmp/s.sock", mode: 0o600))
         #expect(options.configuration.workers == 8)
         #expect(options.configuration.maxBodySize == 1000)
         #expect(options.configuration.readTimeout == 5)
+        #expect(options.configuration.writeTimeout == 7)
         #expect(options.configuration.trustForwardedProto)
         #expect(options.programValues == ["--sessions": "/tmp/x"])
     }
 
-    @Test(arguments: [["--workers", "0"], ["--workers"], ["--bogus", "1"], ["--socket-mode", "660"], ["--read-timeout", "-1"],
+    @Test(arguments: [["--workers", "0"], ["--workers"], ["--bogus", "1"], ["--socket-mode", "660"], ["--read-timeout", "-1"], ["--write-timeout", "86401"],
                       ["--listen", "unix:/x", "--socket-mode", "999"]])
     func badFlagsAreRefusedWithAMessage(arguments: [String]) {
         #expect { try ServerOptions(arguments) } throws: { error in

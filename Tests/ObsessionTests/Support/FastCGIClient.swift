@@ -39,7 +39,9 @@ struct FastCGIClient {
             }
             encoded += Array(name.utf8) + Array(value.utf8)
         }
-        return record(1, [0, 1, 0, 0, 0, 0, 0, 0]) + record(4, encoded) + record(4, [])
+        // A record holds at most 65,535 bytes: longer parameters continue in the next ones.
+        let records = stride(from: 0, to: encoded.count, by: 65535).map { record(4, Array(encoded[$0..<min($0 + 65535, encoded.count)])) }
+        return record(1, [0, 1, 0, 0, 0, 0, 0, 0]) + records.joined() + record(4, [])
     }
 
     /// A STDIN record; empty content ends the body.
