@@ -7,6 +7,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -17,11 +18,13 @@ static inline int obsession_set_parent_death_signal(int number) {
     return prctl(PR_SET_PDEATHSIG, (unsigned long)number, 0UL, 0UL, 0UL);
 }
 
-/* Accepts a connection on `listening` that closes on exec: accept4 with SOCK_CLOEXEC (which
-   is O_CLOEXEC), called by number because glibc declares accept4 only for _GNU_SOURCE, which
-   its Swift module is built without. -1 with errno set. */
-static inline int obsession_accept(int listening) {
-    return (int)syscall(SYS_accept4, listening, NULL, NULL, O_CLOEXEC);
+/* Accepts a connection on `listening` that closes on exec, and writes its peer's address to
+   `peer`: accept4 with SOCK_CLOEXEC (which is O_CLOEXEC), called by number because glibc
+   declares accept4 only for _GNU_SOURCE, which its Swift module is built without. -1 with errno
+   set. */
+static inline int obsession_accept(int listening, struct sockaddr_storage *peer) {
+    socklen_t length = sizeof *peer;
+    return (int)syscall(SYS_accept4, listening, peer, &length, O_CLOEXEC);
 }
 
 /* Bytes that arrived on `descriptor` and are not read yet, or -1 (ioctl is variadic too). */

@@ -4,9 +4,6 @@ import Glibc
 /// bytes of a request, or for room to write the answer. Past either, the read or write fails
 /// (EAGAIN), the worker drops the connection and goes on.
 ///
-/// Set on a listening TCP socket, both pass to every connection accepted from it; a Unix
-/// connection gets them from the worker that accepts it.
-///
 /// ```swift
 /// ConnectionTimeouts(read: 60, write: 60).apply(to: connection)
 /// ```

@@ -10,30 +10,28 @@ import Glibc
 /// connection gets EAGAIN and waits again. So a client that connects and stalls holds up only
 /// the worker reading from it, and SIGTERM wakes every idle worker.
 ///
-/// On a Unix socket the worker accepts connections itself and gives each the timeouts, then
-/// hands it to libfcgi as it would a kept connection. libfcgi's own accept polls each Unix
-/// connection, up to 2 s, before it reads from it: it drops one that sends nothing in that time,
-/// but then waits for ever on one that stalls later. (TCP connections take the timeouts from the
-/// listening socket, and libfcgi accepts them: it sets TCP_NODELAY and checks
-/// `FCGI_WEB_SERVER_ADDRS`. After a connection it drops, libfcgi tries one accept of its own
-/// before it returns, and may take the next Unix connection as it always did.)
+/// The worker accepts each connection itself and hands it to libfcgi as it would a kept one:
+/// so every connection closes on exec and gets the read and write timeouts, and a TCP one gets
+/// TCP_NODELAY and the `FCGI_WEB_SERVER_ADDRS` check, as libfcgi's accept gives them. libfcgi
+/// never accepts: its request has no listening socket. Its own accept would wait on a Unix
+/// connection for up to 2 s and then read it with no timeout, and it would take the next
+/// connection itself after one it dropped.
 struct FastCGIWorker: Sendable {
     let listenDescriptor: Int32
-    /// Whether this worker accepts connections itself: on a Unix socket.
-    let acceptsItself: Bool
     let shutdown: ShutdownSignal.Observer
     let configuration: FastCGIServer.Configuration
+    let webServers: WebServerAddresses
     let responder: any Responder
     /// The requests this process may still serve, with `maxRequests`.
     let budget: RequestBudget?
     let status: WorkerStatus
 
-    init(listenDescriptor: Int32, acceptsItself: Bool, shutdown: ShutdownSignal.Observer,
-         configuration: FastCGIServer.Configuration, responder: some Responder, budget: RequestBudget?, status: WorkerStatus) {
+    init(listenDescriptor: Int32, shutdown: ShutdownSignal.Observer, configuration: FastCGIServer.Configuration,
+         webServers: WebServerAddresses, responder: some Responder, budget: RequestBudget?, status: WorkerStatus) {
         self.listenDescriptor = listenDescriptor
-        self.acceptsItself = acceptsItself
         self.shutdown = shutdown
         self.configuration = configuration
+        self.webServers = webServers
         self.responder = responder
         self.budget = budget
         self.status = status
@@ -44,25 +42,28 @@ struct FastCGIWorker: Sendable {
         // libfcgi's streams point back at their request: it must not move.
         let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
         defer { request.deallocate() }
-        FCGX_InitRequest(request, listenDescriptor, 0)
+        FCGX_InitRequest(request, -1, 0)
         defer { FCGX_Free(request, 1) }
         let transport = FastCGITransport(request)
         while !shutdown.isTriggered {
-            // A kept-alive connection (fastcgi_keep_conn) blocks libfcgi until its next
-            // request: wait for that beside the shutdown pipe.
-            let kept = request.pointee.ipcFd
-            if kept >= 0, !waitIdly({ shutdown.wait(readable: kept, milliseconds: 1000) }) { break }
-            let status = kept < 0 && acceptsItself ? acceptItself(into: request) : FCGX_Accept_r(request)
-            if status == -EAGAIN || status == -EWOULDBLOCK {
-                if !waitIdly({ connections.wait(milliseconds: 1000) }) { break }
-                continue
+            if request.pointee.ipcFd < 0 {
+                let connection = accept()
+                if connection == -EAGAIN || connection == -EWOULDBLOCK {
+                    if !waitIdly({ connections.wait(milliseconds: 1000) }) { break }
+                    continue
+                }
+                guard connection >= 0 else {
+                    logLine("accept failed: \(errnoDescription(-connection))")
+                    usleep(10_000)
+                    continue
+                }
+                request.pointee.ipcFd = connection
+            } else if !waitIdly({ shutdown.wait(readable: request.pointee.ipcFd, milliseconds: 1000) }) {
+                // A kept-alive connection (fastcgi_keep_conn) waits for its next request beside
+                // the shutdown pipe.
+                break
             }
-            if status == -EINTR { continue }
-            guard status >= 0 else {
-                logLine("accept failed: \(errnoDescription(-status))")
-                usleep(10_000)
-                continue
-            }
+            guard Self.readRequest(into: request) else { continue }
             self.status.serving {
                 RequestCycle(transport: transport, parameters: transport.parameters(), configuration: configuration, isCGI: false)
                     .run(responder)
@@ -77,27 +78,46 @@ struct FastCGIWorker: Sendable {
         }
     }
 
-    /// Accepts the next connection on the Unix socket, gives it the timeouts and has libfcgi
-    /// read its request: `FCGX_Accept_r`'s result, or minus the errno of a failed accept.
-    private func acceptItself(into request: UnsafeMutablePointer<FCGX_Request>) -> Int32 {
-        var connection: Int32
-        repeat {
-            connection = obsession_accept(listenDescriptor)
-        } while connection < 0 && (errno == EINTR || errno == ECONNABORTED)
-        guard connection >= 0 else { return -errno }
-        configuration.connectionTimeouts.apply(to: connection)
-        // libfcgi reads the next request from an open descriptor, as on a kept connection, and
-        // closes it first unless it is marked kept; the request's begin record then says whether
-        // it really is. Detached, a connection that times out or sends garbage before its request
-        // is whole is closed at once, without libfcgi's wait of up to 2 s for a peer that has
-        // stopped talking to close first.
-        request.pointee.ipcFd = connection
+    /// The next connection, ready for libfcgi; minus the errno if accept failed (EAGAIN when
+    /// none is waiting). A TCP connection from an address `FCGI_WEB_SERVER_ADDRS` does not list
+    /// is closed, and the next one taken.
+    private func accept() -> Int32 {
+        while true {
+            var peer = sockaddr_storage()
+            let connection = obsession_accept(listenDescriptor, &peer)
+            guard connection >= 0 else {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                return -errno
+            }
+            let isTCP = Int32(peer.ss_family) == AF_INET || Int32(peer.ss_family) == AF_INET6
+            if isTCP {
+                guard webServers.allows(peer) else {
+                    close(connection)
+                    continue
+                }
+                // Answers leave in whole records, with nothing to wait for from the web server.
+                var on: Int32 = 1
+                _ = setsockopt(connection, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
+            }
+            configuration.connectionTimeouts.apply(to: connection)
+            return connection
+        }
+    }
+
+    /// Has libfcgi read the next request from the open connection; false when the connection
+    /// ended, timed out or sent garbage instead, and libfcgi closed it.
+    ///
+    /// libfcgi reads from an open descriptor as from a kept connection, and closes it first
+    /// unless it is marked kept; the request's begin record then says whether it really is.
+    /// Detached, a connection that fails before its request is whole is closed at once, without
+    /// libfcgi's wait of up to 2 s for a peer that has stopped talking to close first.
+    private static func readRequest(into request: UnsafeMutablePointer<FCGX_Request>) -> Bool {
         request.pointee.keepConnection = 1
         request.pointee.detached = 1
         let status = FCGX_Accept_r(request)
         // A request that arrived whole ends with the close webServerIsDone chooses.
         request.pointee.detached = 0
-        return status
+        return status == 0
     }
 
     /// Whether the web server has sent all it will on this connection: the request's input read

@@ -4,14 +4,11 @@ import Glibc
 /// failure: here a taken port or an unwritable path is an error the caller can report.
 struct ListeningSocket {
     let descriptor: Int32
-    /// Whether connections come over a Unix socket: each worker then accepts them itself (see
-    /// ``FastCGIWorker``).
-    let isUnix: Bool
     /// The Unix socket file to remove on close, if we made one.
     private let ownedPath: String?
 
     /// Binds and listens on `address`, or adopts an inherited socket after checking it listens.
-    init(_ address: ListenAddress, backlog: Int32, timeouts: ConnectionTimeouts) throws(ServerError) {
+    init(_ address: ListenAddress, backlog: Int32) throws(ServerError) {
         switch address {
         case .inherited(let descriptor):
             guard Self.isListening(descriptor) else {
@@ -29,12 +26,6 @@ struct ListeningSocket {
         // Workers wait for the socket and then accept; a connection another worker took first
         // must give EAGAIN, not block the loser.
         _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
-        var name = sockaddr()
-        var length = socklen_t(MemoryLayout<sockaddr>.size)
-        isUnix = getsockname(descriptor, &name, &length) == 0 && name.sa_family == sa_family_t(AF_UNIX)
-        // A TCP connection takes its timeouts from the socket that accepted it; a Unix one does
-        // not, and gets them from the worker that accepts it.
-        if !isUnix { timeouts.apply(to: descriptor) }
     }
 
     /// Closes the socket and removes the socket file we made.

@@ -124,28 +124,30 @@ public struct FastCGIServer: Sendable {
     }
 
     private func serveFastCGI(on address: ListenAddress, _ responder: some Responder) throws(ServerError) {
-        let socket = try ListeningSocket(address, backlog: configuration.backlog, timeouts: configuration.connectionTimeouts)
+        let webServers = try WebServerAddresses(getenv("FCGI_WEB_SERVER_ADDRS").map { String(cString: $0) })
+        let socket = try ListeningSocket(address, backlog: configuration.backlog)
         defer { socket.close() }
         if configuration.processes > 1 || configuration.maxRequests != nil {
             try Supervisor(configuration: configuration, address: address).run { () throws(ServerError) in
-                try serveWorkers(on: socket, address: address, responder)
+                try serveWorkers(on: socket, address: address, webServers: webServers, responder)
             }
         } else {
-            try serveWorkers(on: socket, address: address, responder)
+            try serveWorkers(on: socket, address: address, webServers: webServers, responder)
         }
     }
 
     /// Runs the worker threads of this process on the listening socket until SIGTERM or SIGINT
     /// (or retirement after ``Configuration/maxRequests``), then waits for them.
-    private func serveWorkers(on socket: ListeningSocket, address: ListenAddress, _ responder: some Responder) throws(ServerError) {
+    private func serveWorkers(on socket: ListeningSocket, address: ListenAddress, webServers: WebServerAddresses,
+                              _ responder: some Responder) throws(ServerError) {
         let descriptor = socket.descriptor
         guard FCGX_Init() == 0 else { throw ServerError(.cannotStart, "libfcgi failed to initialise") }
         Self.keepDescriptorsSelectable()
         let shutdown = try ShutdownSignal()
         let finished = try CompletionPipe()
         let status = try WorkerStatus()
-        let worker = FastCGIWorker(listenDescriptor: descriptor, acceptsItself: socket.isUnix, shutdown: shutdown.observer,
-                                   configuration: configuration, responder: responder,
+        let worker = FastCGIWorker(listenDescriptor: descriptor, shutdown: shutdown.observer, configuration: configuration,
+                                   webServers: webServers, responder: responder,
                                    budget: configuration.maxRequests.map(RequestBudget.init), status: status)
         for _ in 0..<configuration.workers {
             let connections = try ConnectionWait(listening: descriptor, shutdown: shutdown.observer)

@@ -110,15 +110,60 @@ import Testing
         defer { stalled.close() }
         try stalled.send(Array(FastCGIClient.begin(["REQUEST_METHOD": "GET"]).prefix(12)))
         usleep(200_000)
-        let started = Date()
-        let next = try connect()
-        defer { next.close() }
-        try next.send(FastCGIClient.begin(["REQUEST_METHOD": "GET", "PATH_INFO": "/"]) + FastCGIClient.stdin([]))
-        #expect(String(decoding: try next.readStdout(), as: UTF8.self).hasPrefix("Status: 200 OK"))
-        // Over TCP libfcgi closes the dropped connection, waiting up to 2 s for its peer to close first.
-        #expect(Date().timeIntervalSince(started) < (kind == "unix" ? 2 : 5))
+        #expect(try secondsToAnswer(connect) < 2)
         // The stalled connection was closed: reading it ends at once, with nothing.
         #expect(try stalled.readStdout().isEmpty)
+    }
+
+    @Test func connectionWaitingBehindADroppedOneGetsTheReadTimeoutToo() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("hello.sock")
+        let hello = try ChildProcess(TestEnvironment.executable("hello"),
+                                     ["--listen", "unix:\(path)", "--workers", "1", "--read-timeout", "1"], in: directory, name: "hello")
+        #expect(waitUntil { hello.errorOutput.contains("listening on") })
+        // The only worker reads a connection that says nothing; a second one waits behind it,
+        // half a request sent. When the first hangs up, libfcgi's own accept would take the
+        // second and read it with no timeout at all.
+        let first = try FastCGIClient(unixPath: path)
+        usleep(200_000)
+        let stalled = try FastCGIClient(unixPath: path)
+        defer { stalled.close() }
+        try stalled.send(Array(FastCGIClient.begin(["REQUEST_METHOD": "GET"]).prefix(12)))
+        usleep(200_000)
+        first.close()
+        usleep(200_000)
+        #expect(try secondsToAnswer { try FastCGIClient(unixPath: path) } < 2)
+        #expect(try stalled.readStdout().isEmpty)
+    }
+
+    @Test func onlyTheWebServersInFCGIWebServerAddrsAreServed() throws {
+        let directory = try TemporaryDirectory()
+        let port = try freePort()
+        let start = { (allowed: String) in
+            try ChildProcess(TestEnvironment.executable("hello"), ["--listen", "127.0.0.1:\(port)", "--workers", "1"],
+                             in: directory, name: "hello-\(allowed)", environment: ["FCGI_WEB_SERVER_ADDRS": allowed])
+        }
+        let request = FastCGIClient.begin(["REQUEST_METHOD": "GET", "PATH_INFO": "/"]) + FastCGIClient.stdin([])
+        do {
+            let hello = try start("10.0.0.1, ::1")
+            #expect(waitUntil { hello.errorOutput.contains("listening on") })
+            // Closed as soon as it is accepted (a served one would wait for its request until the
+            // read timeout, 60 s, longer than this client's 30 s).
+            let refused = try FastCGIClient(port: port)
+            defer { refused.close() }
+            #expect(try refused.readStdout().isEmpty)
+        }
+        do {
+            let hello = try start("10.0.0.1,127.0.0.1")
+            #expect(waitUntil { hello.errorOutput.contains("listening on") })
+            let served = try FastCGIClient(port: port)
+            defer { served.close() }
+            try served.send(request)
+            #expect(String(decoding: try served.readStdout(), as: UTF8.self).hasPrefix("Status: 200 OK"))
+        }
+        let hello = try start("127.0.0.1,localhost")
+        #expect(waitUntil { !hello.isRunning })
+        #expect(hello.errorOutput.contains("FCGI_WEB_SERVER_ADDRS holds \"localhost\", which is not an IPv4 or IPv6 address"))
     }
 
     @Test(arguments: ["unix", "tcp"])
@@ -139,15 +184,10 @@ import Testing
         try stalled.send(FastCGIClient.begin(["REQUEST_METHOD": "GET", "PATH_INFO": "/", "REQUEST_URI": "/stalled",
                                               "QUERY_STRING": "a=" + String(repeating: "x", count: size)]) + FastCGIClient.stdin([]))
         usleep(200_000)
-        let started = Date()
-        let next = kind == "unix" ? try FastCGIClient(unixPath: path) : try FastCGIClient(port: port)
-        defer { next.close() }
-        try next.send(FastCGIClient.begin(["REQUEST_METHOD": "GET", "PATH_INFO": "/"]) + FastCGIClient.stdin([]))
-        #expect(String(decoding: try next.readStdout(), as: UTF8.self).hasPrefix("Status: 200 OK"))
+        let waited = try secondsToAnswer { kind == "unix" ? try FastCGIClient(unixPath: path) : try FastCGIClient(port: port) }
         // Without the timeout the worker would wait for ever, and this client time out at 30 s;
         // if libfcgi flushed the failed answer again at finish, a second 2 s would pass (Unix:
         // 4.3 s). The debug build takes about 3 s to echo 6 MiB.
-        let waited = Date().timeIntervalSince(started)
         #expect(waited < (kind == "unix" ? 3.3 : 12), "\(waited) s")
         // The stalled connection was closed with its answer cut short.
         let answer = try stalled.readStdout()
@@ -194,6 +234,17 @@ import Testing
         }
         #expect(try nginx.request("/still").status == 200)
         #expect(hello.child.isRunning)
+    }
+
+    /// Sends a whole `GET /` on a new connection from `connect`, expects hello's answer, and
+    /// returns the seconds it took.
+    private func secondsToAnswer(_ connect: () throws -> FastCGIClient) throws -> Double {
+        let started = Date()
+        let next = try connect()
+        defer { next.close() }
+        try next.send(FastCGIClient.begin(["REQUEST_METHOD": "GET", "PATH_INFO": "/"]) + FastCGIClient.stdin([]))
+        #expect(String(decoding: try next.readStdout(), as: UTF8.self).hasPrefix("Status: 200 OK"))
+        return Date().timeIntervalSince(started)
     }
 }
 

@@ -1,0 +1,61 @@
+import Glibc
+
+/// The addresses a TCP connection may come from, from `FCGI_WEB_SERVER_ADDRS`: a comma-separated
+/// list of IPv4 or IPv6 addresses, as libfcgi and Apache's mod_fastcgi read it. Unset or empty,
+/// every address may connect; a Unix connection is never checked.
+///
+/// ```swift
+/// let allowed = try WebServerAddresses("127.0.0.1,::1")
+/// ```
+struct WebServerAddresses: Sendable {
+    /// Each allowed address's bytes: 4 for IPv4, 16 for IPv6.
+    private let allowed: [[UInt8]]
+
+    /// Reads the list; an entry that is not an address is an error, not an address that never
+    /// matches (as it is to libfcgi).
+    init(_ list: String?) throws(ServerError) {
+        var allowed: [[UInt8]] = []
+        for entry in (list ?? "").split(separator: ",") {
+            let text = String(entry.filter { $0 != " " })
+            guard let address = Self.bytes(ofIPv4: text) ?? Self.bytes(ofIPv6: text) else {
+                throw ServerError(.invalidArgument, "FCGI_WEB_SERVER_ADDRS holds \(String(reflecting: text)), which is not an IPv4 or IPv6 address")
+            }
+            allowed.append(address)
+        }
+        self.allowed = allowed
+    }
+
+    /// Whether a connection from `peer` may be served.
+    func allows(_ peer: sockaddr_storage) -> Bool {
+        guard !allowed.isEmpty, let address = Self.bytes(of: peer) else { return true }
+        return allowed.contains(address)
+    }
+
+    /// The IP address of `peer`, an IPv4-mapped IPv6 one as IPv4; nil for a Unix peer.
+    private static func bytes(of peer: sockaddr_storage) -> [UInt8]? {
+        let family = Int32(peer.ss_family)
+        var peer = peer
+        return withUnsafeBytes(of: &peer) { bytes in
+            switch family {
+            case AF_INET:
+                return Array(bytes[MemoryLayout<sockaddr_in>.offset(of: \.sin_addr)!...].prefix(4))
+            case AF_INET6:
+                let address = Array(bytes[MemoryLayout<sockaddr_in6>.offset(of: \.sin6_addr)!...].prefix(16))
+                // An IPv4 client of a dual-stack socket arrives as ::ffff:a.b.c.d.
+                return address.prefix(12).elementsEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF]) ? Array(address.suffix(4)) : address
+            default:
+                return nil
+            }
+        }
+    }
+
+    private static func bytes(ofIPv4 text: String) -> [UInt8]? {
+        var address = in_addr()
+        return inet_pton(AF_INET, text, &address) == 1 ? withUnsafeBytes(of: &address) { Array($0) } : nil
+    }
+
+    private static func bytes(ofIPv6 text: String) -> [UInt8]? {
+        var address = in6_addr()
+        return inet_pton(AF_INET6, text, &address) == 1 ? withUnsafeBytes(of: &address) { Array($0) } : nil
+    }
+}
