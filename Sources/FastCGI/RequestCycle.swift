@@ -30,7 +30,8 @@ struct RequestCycle {
         if response.clientDisconnected {
             // Not to the web server's log: the connection that would carry the line is the one
             // that failed, and a write to it could wait out the write timeout once more.
-            logLine("\(request.method) \(request.requestURI): the web server went away or took nothing for the write timeout, before the response was complete")
+            logLine("\(request.method) \(request.requestURI): the web server went away or took nothing for the write "
+                    + "timeout, before the response was complete")
             return
         }
         request.log("\(error)")

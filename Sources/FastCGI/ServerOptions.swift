@@ -3,7 +3,8 @@
 ///
 /// `--listen unix:PATH|HOST:PORT|[IPV6]:PORT`, `--socket-mode OCTAL`, `--workers N`,
 /// `--processes P`, `--max-requests N`, `--max-body BYTES`, `--read-timeout SECONDS`,
-/// `--write-timeout SECONDS`, `--trust-forwarded-proto`. Each takes `--flag value` or `--flag=value`.
+/// `--write-timeout SECONDS`, `--trust-forwarded-proto`. Each takes `--flag value` or
+/// `--flag=value`.
 ///
 /// ```swift
 /// let options = try ServerOptions(CommandLine.arguments.dropFirst(), programFlags: ["--sessions"])
@@ -43,7 +44,8 @@ public struct ServerOptions: Sendable {
             func number(in range: ClosedRange<Int>, of unit: String? = nil) throws(ServerError) -> Int {
                 let text = try required()
                 guard let number = Int(text), range.contains(number) else {
-                    throw ServerError(.invalidArgument, "\(flag) wants a number\(unit.map { " of " + $0 } ?? "") from \(range.lowerBound) to \(range.upperBound), not \(text)")
+                    let what = unit.map { "a number of \($0)" } ?? "a number"
+                    throw ServerError(.invalidArgument, "\(flag) wants \(what) from \(range.lowerBound) to \(range.upperBound), not \(text)")
                 }
                 return number
             }
