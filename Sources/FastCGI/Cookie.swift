@@ -12,6 +12,10 @@
 /// ```
 public struct Cookie: Sendable, Equatable {
     /// The `SameSite` attribute.
+    ///
+    /// ```swift
+    /// let cookie = Cookie(name: "theme", value: "dark", sameSite: .strict)
+    /// ```
     public enum SameSite: String, Sendable {
         case strict = "Strict"
         case lax = "Lax"

@@ -38,6 +38,10 @@ public struct Form: Sendable {
 /// ```
 public struct UploadedFile: Sendable {
     /// Where the file's bytes are.
+    ///
+    /// ```swift
+    /// if case .temporaryFile(let path) = file.storage { print("streamed to \(path)") }
+    /// ```
     public enum Storage: Sendable {
         /// Held in memory.
         case memory([UInt8])

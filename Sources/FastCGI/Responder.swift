@@ -37,6 +37,10 @@ public struct ClosureResponder: Responder {
     private let body: @Sendable (Request, Response) throws -> Void
 
     /// Wraps `body`.
+    ///
+    /// ```swift
+    /// let responder = ClosureResponder { request, response in try response.write(request.path) }
+    /// ```
     public init(_ body: @escaping @Sendable (Request, Response) throws -> Void) {
         self.body = body
     }

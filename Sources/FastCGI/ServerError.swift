@@ -13,6 +13,10 @@
 /// ```
 public struct ServerError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The kind of failure.
+    ///
+    /// ```swift
+    /// catch let error as ServerError where error.code == .cannotListen { print("port taken?") }
+    /// ```
     public enum Code: Sendable, Equatable {
         /// A `--listen` address or other option could not be understood.
         case invalidArgument

@@ -21,6 +21,10 @@ import Synchronization
 /// ```
 public final class FileBackend: SessionBackend {
     /// How concurrent requests of one session are kept from losing each other's changes.
+    ///
+    /// ```swift
+    /// let backend = FileBackend(locking: .exclusive(timeout: 5))
+    /// ```
     public enum Locking: Sendable, Equatable {
         /// Requests run side by side; each save re-reads under a short lock and applies only the
         /// keys its request changed or removed. Two requests changing different keys both win.
@@ -31,6 +35,10 @@ public final class FileBackend: SessionBackend {
     }
 
     /// What a save waits for.
+    ///
+    /// ```swift
+    /// let backend = FileBackend(durability: .fsync)
+    /// ```
     public enum Durability: Sendable, Equatable {
         /// The page cache: survives the process dying, not the machine losing power.
         case pageCache
@@ -77,6 +85,10 @@ public final class FileBackend: SessionBackend {
     private var modificationTime: Int? { clock is SystemClock ? nil : clock.now }
 
     /// `$TMPDIR/obsession-sessions-<uid>`, or under `/tmp`.
+    ///
+    /// ```swift
+    /// print(FileBackend.defaultDirectory())  // /tmp/obsession-sessions-1000
+    /// ```
     public static func defaultDirectory() -> String {
         let temporary = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
         return "\(temporary)/obsession-sessions-\(geteuid())"

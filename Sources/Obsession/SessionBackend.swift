@@ -151,6 +151,10 @@ public struct StoredSession: Sendable, Equatable {
     public var modifiedAt: Int
 
     /// Makes a stored session.
+    ///
+    /// ```swift
+    /// let stored = StoredSession(data: Array(#"{"n":1}"#.utf8), createdAt: 1_800_000_000, modifiedAt: 1_800_000_060)
+    /// ```
     public init(data: [UInt8], createdAt: Int, modifiedAt: Int) {
         self.data = data
         self.createdAt = createdAt

@@ -19,6 +19,10 @@ public protocol SessionClock: Sendable {
 /// ```
 public struct SystemClock: SessionClock {
     /// Makes the clock.
+    ///
+    /// ```swift
+    /// let app = SessionMiddleware(handler, clock: SystemClock())
+    /// ```
     public init() {}
 
     public var now: Int {
