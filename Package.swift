@@ -25,15 +25,15 @@ let package = Package(
         ),
         .target(name: "FastCGI", dependencies: ["CFastCGI"], swiftSettings: swiftSettings),
         .target(name: "Obsession", dependencies: ["FastCGI"], swiftSettings: swiftSettings),
-        .executableTarget(name: "ObsessionTool", dependencies: ["Obsession"], swiftSettings: swiftSettings),
+        .executableTarget(name: "ObsessionTool", dependencies: ["Obsession", "FastCGI"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "hello", dependencies: ["FastCGI"], path: "Examples/hello",
             swiftSettings: swiftSettings),
         .executableTarget(
-            name: "demo", dependencies: ["Obsession"], path: "Examples/demo",
+            name: "demo", dependencies: ["Obsession", "FastCGI"], path: "Examples/demo",
             swiftSettings: swiftSettings),
         .executableTarget(
-            name: "backend-loop", dependencies: ["Obsession"], path: "Benchmarks/backend-loop",
+            name: "backend-loop", dependencies: ["Obsession", "FastCGI"], path: "Benchmarks/backend-loop",
             swiftSettings: swiftSettings),
         .testTarget(name: "ObsessionTests", dependencies: ["FastCGI", "Obsession"], swiftSettings: swiftSettings),
     ]
