@@ -98,41 +98,32 @@ import Testing
     @Test(arguments: ["unix", "tcp"])
     func stalledConnectionIsDroppedAfterTheReadTimeout(socket kind: String) throws {
         let directory = try TemporaryDirectory()
-        let path = directory.file("hello.sock")
-        let port = try freePort()
-        let hello = try ChildProcess(TestEnvironment.executable("hello"),
-                                     ["--listen", kind == "unix" ? "unix:\(path)" : "127.0.0.1:\(port)", "--workers", "1",
-                                      "--read-timeout", "1"], in: directory, name: "hello")
-        #expect(waitUntil { hello.errorOutput.contains("listening on") })
-        let connect = { kind == "unix" ? try FastCGIClient(unixPath: path) : try FastCGIClient(port: port) }
+        let hello = try OneWorkerHello(on: kind, in: directory, ["--read-timeout", "1"])
         // The only worker takes a connection that sends half a request and stalls.
-        let stalled = try connect()
+        let stalled = try hello.connect()
         defer { stalled.close() }
         try stalled.send(Array(FastCGIClient.begin(["REQUEST_METHOD": "GET"]).prefix(12)))
         usleep(200_000)
-        #expect(try secondsToAnswer(connect) < 2)
+        #expect(try secondsToAnswer { try hello.connect() } < 2)
         // The stalled connection was closed: reading it ends at once, with nothing.
         #expect(try stalled.readStdout().isEmpty)
     }
 
     @Test func connectionWaitingBehindADroppedOneGetsTheReadTimeoutToo() throws {
         let directory = try TemporaryDirectory()
-        let path = directory.file("hello.sock")
-        let hello = try ChildProcess(TestEnvironment.executable("hello"),
-                                     ["--listen", "unix:\(path)", "--workers", "1", "--read-timeout", "1"], in: directory, name: "hello")
-        #expect(waitUntil { hello.errorOutput.contains("listening on") })
+        let hello = try OneWorkerHello(on: "unix", in: directory, ["--read-timeout", "1"])
         // The only worker reads a connection that says nothing; a second one waits behind it,
         // half a request sent. When the first hangs up, libfcgi's own accept would take the
         // second and read it with no timeout at all.
-        let first = try FastCGIClient(unixPath: path)
+        let first = try hello.connect()
         usleep(200_000)
-        let stalled = try FastCGIClient(unixPath: path)
+        let stalled = try hello.connect()
         defer { stalled.close() }
         try stalled.send(Array(FastCGIClient.begin(["REQUEST_METHOD": "GET"]).prefix(12)))
         usleep(200_000)
         first.close()
         usleep(200_000)
-        #expect(try secondsToAnswer { try FastCGIClient(unixPath: path) } < 2)
+        #expect(try secondsToAnswer { try hello.connect() } < 2)
         #expect(try stalled.readStdout().isEmpty)
     }
 
@@ -169,22 +160,17 @@ import Testing
     @Test(arguments: ["unix", "tcp"])
     func connectionThatTakesNoAnswerIsDroppedAfterTheWriteTimeout(socket kind: String) throws {
         let directory = try TemporaryDirectory()
-        let path = directory.file("hello.sock")
-        let port = try freePort()
-        let hello = try ChildProcess(TestEnvironment.executable("hello"),
-                                     ["--listen", kind == "unix" ? "unix:\(path)" : "127.0.0.1:\(port)", "--workers", "1",
-                                      "--write-timeout", "2"], in: directory, name: "hello")
-        #expect(waitUntil { hello.errorOutput.contains("listening on") })
+        let hello = try OneWorkerHello(on: kind, in: directory, ["--write-timeout", "2"])
         // hello echoes the query item: an answer larger than the sockets between can hold (Unix:
         // about 200 KiB; TCP on loopback: the sender's buffer grows to 4 MiB) for a client that
         // reads none of it.
         let size = kind == "unix" ? 512 << 10 : 6 << 20
-        let stalled = kind == "unix" ? try FastCGIClient(unixPath: path) : try FastCGIClient(port: port, receiveBuffer: 4096)
+        let stalled = try hello.connect(receiveBuffer: 4096)
         defer { stalled.close() }
         try stalled.send(FastCGIClient.begin(["REQUEST_METHOD": "GET", "PATH_INFO": "/", "REQUEST_URI": "/stalled",
                                               "QUERY_STRING": "a=" + String(repeating: "x", count: size)]) + FastCGIClient.stdin([]))
         usleep(200_000)
-        let waited = try secondsToAnswer { kind == "unix" ? try FastCGIClient(unixPath: path) : try FastCGIClient(port: port) }
+        let waited = try secondsToAnswer { try hello.connect() }
         // Without the timeout the worker would wait for ever, and this client time out at 30 s;
         // if libfcgi flushed the failed answer again at finish, a second 2 s would pass (Unix:
         // 4.3 s). The debug build takes about 3 s to echo 6 MiB.
@@ -192,7 +178,7 @@ import Testing
         // The stalled connection was closed with its answer cut short.
         let answer = try stalled.readStdout()
         #expect(answer.count < size, "\(answer.count) bytes")
-        #expect(waitUntil { hello.errorOutput.contains("GET /stalled: the web server went away or took nothing for the write timeout") })
+        #expect(waitUntil { hello.child.errorOutput.contains("GET /stalled: the web server went away or took nothing for the write timeout") })
     }
 
     @Test func malformedBodyGets400AndALineInTheWebServersErrorLog() throws {
@@ -245,6 +231,27 @@ import Testing
         try next.send(FastCGIClient.begin(["REQUEST_METHOD": "GET", "PATH_INFO": "/"]) + FastCGIClient.stdin([]))
         #expect(String(decoding: try next.readStdout(), as: UTF8.self).hasPrefix("Status: 200 OK"))
         return Date().timeIntervalSince(started)
+    }
+}
+
+/// `hello` with one worker and `arguments`, on a Unix socket or a TCP port on loopback.
+private struct OneWorkerHello {
+    let child: ChildProcess
+    private let path: String?
+    private let port: UInt16
+
+    init(on kind: String, in directory: TemporaryDirectory, _ arguments: [String]) throws {
+        path = kind == "unix" ? directory.file("hello.sock") : nil
+        port = try freePort()
+        child = try ChildProcess(TestEnvironment.executable("hello"),
+                                 ["--listen", path.map { "unix:\($0)" } ?? "127.0.0.1:\(port)", "--workers", "1"] + arguments,
+                                 in: directory, name: "hello")
+        #expect(waitUntil { child.errorOutput.contains("listening on") })
+    }
+
+    /// A new connection; over TCP with a receive buffer of `receiveBuffer` bytes if given.
+    func connect(receiveBuffer: Int32? = nil) throws -> FastCGIClient {
+        try path.map { try FastCGIClient(unixPath: $0) } ?? FastCGIClient(port: port, receiveBuffer: receiveBuffer)
     }
 }
 
