@@ -129,18 +129,17 @@ public struct FastCGIServer: Sendable {
         defer { socket.close() }
         if configuration.processes > 1 || configuration.maxRequests != nil {
             try Supervisor(configuration: configuration, address: address).run { () throws(ServerError) in
-                try serveWorkers(on: socket, address: address, webServers: webServers, responder)
+                try serveWorkers(on: socket.descriptor, address: address, webServers: webServers, responder)
             }
         } else {
-            try serveWorkers(on: socket, address: address, webServers: webServers, responder)
+            try serveWorkers(on: socket.descriptor, address: address, webServers: webServers, responder)
         }
     }
 
     /// Runs the worker threads of this process on the listening socket until SIGTERM or SIGINT
     /// (or retirement after ``Configuration/maxRequests``), then waits for them.
-    private func serveWorkers(on socket: ListeningSocket, address: ListenAddress, webServers: WebServerAddresses,
+    private func serveWorkers(on descriptor: Int32, address: ListenAddress, webServers: WebServerAddresses,
                               _ responder: some Responder) throws(ServerError) {
-        let descriptor = socket.descriptor
         guard FCGX_Init() == 0 else { throw ServerError(.cannotStart, "libfcgi failed to initialise") }
         Self.keepDescriptorsSelectable()
         let shutdown = try ShutdownSignal()
