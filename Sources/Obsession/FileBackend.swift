@@ -210,11 +210,12 @@ public final class FileBackend: SessionBackend {
 
     /// Opens the stored session's file for the rest of the request, so that its load and save
     /// share one open; with ``Locking/exclusive(timeout:)``, also takes the session's lock file.
-    /// Nil for a session that is not stored: no lock file is made for an id nobody issued.
+    /// For a session that is not stored, a lease that remembers so: its load gives nil without
+    /// opening the path a second time, and no lock file is made for an id nobody issued.
     public func lease(_ id: SessionID) throws -> (any SessionLease)? {
         try prepareDirectory()
         let path = self.path(of: id)
-        guard let file = try SessionFile(opening: path, writable: true) else { return nil }
+        guard let file = try SessionFile(opening: path, writable: true) else { return NothingStoredLease.shared }
         let lease = FileLease(file: file, status: try file.status())
         if case .exclusive(let timeout) = locking {
             lease.lockDescriptor = try lockExclusively(path + ".lock", timeout: timeout)
@@ -223,6 +224,8 @@ public final class FileBackend: SessionBackend {
     }
 
     public func load(_ id: SessionID, within lease: any SessionLease) throws -> StoredSession? {
+        // Nothing was stored when the lease began, and nothing will be: ids are never reused.
+        if lease is NothingStoredLease { return nil }
         guard let lease = lease as? FileLease, let file = lease.file else { return try load(id) }
         return try file.readSession(known: lease.status) ?? load(id)
     }
@@ -311,6 +314,13 @@ final class FileLease: SessionLease {
     }
 
     deinit { end() }
+}
+
+/// The lease on an id under which no session was stored: nothing to hold, nothing to load.
+final class NothingStoredLease: SessionLease, Sendable {
+    static let shared = NothingStoredLease()
+
+    func end() {}
 }
 
 /// Makes `path` a directory of ours with mode 0700, or checks that it is one.

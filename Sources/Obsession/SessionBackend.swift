@@ -35,8 +35,9 @@ public protocol SessionBackend: Sendable {
     /// ``update(_:_:)`` that writes over nothing.
     func create(_ id: SessionID, data: [UInt8]) throws -> Bool
     /// Takes what the request needs to hold on a stored session until the lease ends (at the end
-    /// of the request): an exclusive lock, an open file. Nil for a session that is not stored, or
-    /// a backend that holds nothing. Throws ``SessionError/lockTimeout`` when it waited too long.
+    /// of the request): an exclusive lock, an open file. Nil for a backend that holds nothing; for
+    /// a session that is not stored, nil or a lease under which ``load(_:within:)`` gives nil.
+    /// Throws ``SessionError/lockTimeout`` when it waited too long.
     func lease(_ id: SessionID) throws -> (any SessionLease)?
     /// ``load(_:)`` within a lease this backend gave; the default ignores the lease.
     func load(_ id: SessionID, within lease: any SessionLease) throws -> StoredSession?
