@@ -13,16 +13,20 @@
 /// }
 /// ```
 public final class Response {
+    // The variables marked `@exclusivity(unchecked)` skip Swift's run-time exclusivity check, which
+    // cost 3–6 % of a request's instructions across these objects. Each is read or assigned
+    // whole, or changed by a call whose closure does not touch this object, and no access to one
+    // is held while other code runs (hooks run from a copy): keep it so when changing them.
     /// The status code, 200 unless changed. Changes after the headers left have no effect.
-    public var status = 200
+    @exclusivity(unchecked) public var status = 200
     /// The headers, in order; a name may repeat (`Set-Cookie`).
-    public private(set) var headers = FieldList()
+    @exclusivity(unchecked) public private(set) var headers = FieldList()
     /// Whether the headers have been sent; from then on only body can be written.
-    public private(set) var headersSent = false
+    @exclusivity(unchecked) public private(set) var headersSent = false
     /// Whether a write found the client gone.
-    public private(set) var clientDisconnected = false
+    @exclusivity(unchecked) public private(set) var clientDisconnected = false
     private let transport: Transport
-    private var beforeHeaders: [() throws -> Void] = []
+    @exclusivity(unchecked) private var beforeHeaders: [() throws -> Void] = []
 
     init(transport: Transport) {
         self.transport = transport

@@ -11,30 +11,34 @@
 public final class Session: Sequence {
     private let backend: any SessionBackend
     private let settings: SessionMiddlewareSettings
+    // The variables marked `@exclusivity(unchecked)` skip Swift's run-time exclusivity check, which
+    // cost 3–6 % of a request's instructions across these objects. Each is read or assigned
+    // whole, or changed by a call whose closure does not touch this object, and no access to one
+    // is held while other code runs: keep it so when changing them.
     /// The id the client sent, if it named a session that still exists.
-    private var clientID: SessionID?
-    private var currentID: SessionID?
-    private var data: [String: SessionValue] = [:]
+    @exclusivity(unchecked) private var clientID: SessionID?
+    @exclusivity(unchecked) private var currentID: SessionID?
+    @exclusivity(unchecked) private var data: [String: SessionValue] = [:]
     /// Keys this request set (or changed inside) and removed since the last save: what a save
     /// applies to the stored session, so concurrent requests changing other keys keep theirs.
-    private var changedKeys: Set<String> = []
-    private var removedKeys: Set<String> = []
+    @exclusivity(unchecked) private var changedKeys: Set<String> = []
+    @exclusivity(unchecked) private var removedKeys: Set<String> = []
     /// The stored bytes `data` was read from, before this request's changes. A save that finds
     /// the backend still holding them has nothing to merge: `data` is the result.
-    private var storedBytes: [UInt8]?
+    @exclusivity(unchecked) private var storedBytes: [UInt8]?
     /// Whether the data differs from what is stored.
     var changed: Bool { !changedKeys.isEmpty || !removedKeys.isEmpty }
     /// Whether this request read the session from the backend: then a session missing at save
     /// time was deleted or cycled by another request, and is not brought back.
-    private var cameFromBackend = false
+    @exclusivity(unchecked) private var cameFromBackend = false
     /// The exclusive hold on the session, with `Locking.exclusive`.
-    private var lease: (any SessionLease)?
+    @exclusivity(unchecked) private var lease: (any SessionLease)?
     /// Whether the client must be sent the session cookie (new id, cycled, loaded, refreshed).
-    private var cookieDue = false
+    @exclusivity(unchecked) private var cookieDue = false
     /// Whether the stored session should be touched (rolling refresh).
-    private var touchDue = false
+    @exclusivity(unchecked) private var touchDue = false
     /// Whether the client's cookie must be expired.
-    private var expireDue = false
+    @exclusivity(unchecked) private var expireDue = false
 
     init(backend: any SessionBackend, settings: SessionMiddlewareSettings) {
         self.backend = backend

@@ -136,7 +136,8 @@ final class SessionSlot: RequestAttachmentKey {
     private let clientID: SessionID?
     /// The request's response, which holds this slot's commit hook and so outlives every call of it.
     private unowned let response: Response
-    private(set) var session: Session?
+    // Unchecked at run time for the reason `Session` gives.
+    @exclusivity(unchecked) private(set) var session: Session?
 
     init(backend: any SessionBackend, settings: SessionMiddlewareSettings, clientID: SessionID?, response: Response) {
         self.backend = backend
