@@ -87,11 +87,13 @@ struct SessionDirectory {
         let leaf = Leaf(descriptor: dirfd(stream), path: path)
         var batch: [Entry] = []
         while let entry = readdir(stream) {
-            let inode = UInt64(entry.pointee.d_ino)
-            withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                let name = UnsafeRawBufferPointer(rebasing: raw[..<strlen(raw.baseAddress!.assumingMemoryBound(to: CChar.self))])
-                if let kind = kind(of: name) { batch.append(Entry(name: Array(name) + [0], inode: inode, kind: kind)) }
-            }
+            // A record is only as long as its name needs, not `sizeof(struct dirent)`: read its
+            // fields in place. A copy of `d_name`'s 256 bytes would read past the end of the last
+            // record in readdir's buffer.
+            let inode = UInt64(entry.pointer(to: \.d_ino)!.pointee)
+            let start = UnsafeRawPointer(entry.pointer(to: \.d_name)!)
+            let name = UnsafeRawBufferPointer(start: start, count: strlen(start.assumingMemoryBound(to: CChar.self)))
+            if let kind = kind(of: name) { batch.append(Entry(name: Array(name) + [0], inode: inode, kind: kind)) }
             if batch.count < Self.batchSize { continue }
             defer { batch.removeAll(keepingCapacity: true) }
             if try !body(leaf, batch.sorted { $0.inode < $1.inode }) { return false }
