@@ -258,11 +258,12 @@ private struct OneWorkerHello {
 /// A thread-safe tally of good results.
 final class Results: @unchecked Sendable {
     private let lock = NSLock()
-    private(set) var good = 0
+    private var count = 0
+
+    /// How many good results were recorded so far; read under the lock, as other threads record.
+    var good: Int { lock.withLock { count } }
 
     func record(_ ok: Bool) {
-        lock.lock()
-        if ok { good += 1 }
-        lock.unlock()
+        if ok { lock.withLock { count += 1 } }
     }
 }
