@@ -27,6 +27,12 @@ final class ChildProcess {
         }
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        // Nothing else of the test process: not other tests' sockets, nor the pipe to
+        // `swift test`, which a program left running by a crashed test would hold open, so that
+        // `swift test` waited for ever.
+        guard let closeFrom = Self.addCloseFrom, closeFrom(&actions, 3) == 0 else {
+            throw TestFailure("cannot make \(executable) start without the test's descriptors")
+        }
         let variables = replaceEnvironment
             ? environment : ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
@@ -68,6 +74,12 @@ final class ChildProcess {
     func waitForExit(seconds: Double = 20) -> Int32? {
         guard waitUntil(seconds: seconds, { !isRunning }) else { return nil }
         return exitStatus
+    }
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), which Swift's Glibc
+    /// module leaves out: it is declared for `_GNU_SOURCE` only.
+    private static let addCloseFrom = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np").map {
+        unsafeBitCast($0, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
     }
 
     deinit {
