@@ -13,7 +13,7 @@ DEMO_PORT ?= 8080
 STATIC_CXX := $(CURDIR)/.build/static-cxx
 RELEASE := $(SWIFT) build -c release --static-swift-stdlib -Xlinker -L$(STATIC_CXX) -Xswiftc -Xclang-linker -Xswiftc -static-libgcc
 
-.PHONY: all build release test test-asan demo bench deps bench-deps clean
+.PHONY: all build release test test-address test-thread demo bench deps bench-deps clean
 
 all: build
 
@@ -36,23 +36,24 @@ $(STATIC_CXX)/libstdc++.a:
 
 test: build
 	OBSESSION_BIN_DIR=$$($(SWIFT) build --show-bin-path) $(SWIFT) test
-	@$(MAKE) --no-print-directory test-asan
+	@$(MAKE) --no-print-directory test-address test-thread
 
-# The tests once more on a build with AddressSanitizer, the programs they start included: the
-# library reads libfcgi's and the kernel's structures through unsafe pointers. Every report, the
-# test process's or a started program's, lands in ASAN_REPORTS, is shown, and fails the run.
-# Left out: the write-timeout test, whose bound ASan's slowdown breaks, and the request that
-# crashes libfcgi on purpose, whose huge allocation ASan refuses before libfcgi can abort.
-ASAN_BUILD := $(CURDIR)/.build/asan
-ASAN_REPORTS := $(ASAN_BUILD)/reports
-test-asan: deps
-	$(SWIFT) build --build-tests --sanitize=address --scratch-path $(ASAN_BUILD)
-	rm -rf $(ASAN_REPORTS) && mkdir -p $(ASAN_REPORTS)
-	status=0; OBSESSION_BIN_DIR=$(ASAN_BUILD)/debug ASAN_OPTIONS=log_path=$(ASAN_REPORTS)/report:detect_leaks=0 \
-	  $(SWIFT) test --skip-build --sanitize=address --scratch-path $(ASAN_BUILD) \
-	  --skip 'connectionThatTakesNoAnswerIsDroppedAfterTheWriteTimeout|requestThatMakesLibfcgiAbortCostsOnlyThatProcess' \
+# The tests once more on a build with AddressSanitizer, and once on one with ThreadSanitizer,
+# the programs they start included: the library reads libfcgi's and the kernel's structures
+# through unsafe pointers, and its workers share backends between threads. Every report, the
+# test process's or a started program's, lands in .build/SANITIZER/reports, is shown, and fails
+# the run. Left out: the write-timeout test, whose bound a sanitizer's slowdown breaks, and the
+# request that crashes libfcgi on purpose, whose huge allocation a sanitizer refuses first.
+SANITIZED_SKIP := 'connectionThatTakesNoAnswerIsDroppedAfterTheWriteTimeout|requestThatMakesLibfcgiAbortCostsOnlyThatProcess'
+test-address test-thread: test-%: deps
+	$(SWIFT) build --build-tests --sanitize=$* --scratch-path $(CURDIR)/.build/$*
+	rm -rf .build/$*/reports && mkdir -p .build/$*/reports
+	status=0; reports=$(CURDIR)/.build/$*/reports; \
+	OBSESSION_BIN_DIR=$(CURDIR)/.build/$*/debug \
+	  ASAN_OPTIONS=log_path=$$reports/report:detect_leaks=0 TSAN_OPTIONS=log_path=$$reports/report \
+	  $(SWIFT) test --skip-build --sanitize=$* --scratch-path $(CURDIR)/.build/$* --skip $(SANITIZED_SKIP) \
 	  || status=$$?; \
-	if ls $(ASAN_REPORTS)/report.* >/dev/null 2>&1; then cat $(ASAN_REPORTS)/report.*; status=1; fi; exit $$status
+	if ls $$reports/report.* >/dev/null 2>&1; then cat $$reports/report.*; status=1; fi; exit $$status
 
 demo: build
 	@bash Examples/run-demo.sh $$($(SWIFT) build --show-bin-path)/demo $(DEMO_PORT) --cookie-secure off
