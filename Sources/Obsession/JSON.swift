@@ -229,11 +229,18 @@ enum JSON {
                     case UInt8(ascii: "f"): output.append(0x0C)
                     case UInt8(ascii: "u"):
                         var scalar = try hex4()
+                        // A high surrogate and the low one after it make one scalar. Any other
+                        // escape after it is read on its own, and a lone surrogate becomes U+FFFD.
                         if (0xD800..<0xDC00).contains(scalar), index + 1 < bytes.count,
                            bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") {
+                            let next = index
                             index += 2
                             let low = try hex4()
-                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                            if (0xDC00..<0xE000).contains(low) {
+                                scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                            } else {
+                                index = next
+                            }
                         }
                         output += String(Character(Unicode.Scalar(scalar) ?? "\u{FFFD}")).utf8
                     default:
@@ -248,10 +255,20 @@ enum JSON {
             throw error("unterminated string")
         }
 
+        /// The four hexadecimal digits of a `\\u` escape; nothing else (no sign, as `UInt32(_:radix:)`
+        /// would take).
         mutating func hex4() throws(SyntaxError) -> UInt32 {
-            guard bytes.count - index >= 4,
-                  let value = UInt32(String(decoding: bytes[index..<(index + 4)], as: UTF8.self), radix: 16) else {
-                throw error("bad \\u escape")
+            guard bytes.count - index >= 4 else { throw error("bad \\u escape") }
+            var value: UInt32 = 0
+            for byte in bytes[index..<(index + 4)] {
+                let digit: UInt8
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+                default: throw error("bad \\u escape")
+                }
+                value = value << 4 | UInt32(digit)
             }
             index += 4
             return value

@@ -33,7 +33,8 @@ import Testing
     }
 
     @Test(arguments: ["", "{", "{\"a\":}", "[1,]", "\"unterminated", "tru", "{\"a\":1} x", "\"\\x\"", "01x", "\"\u{1}\"", "1e999",
-                             "01", "-01", "1.", ".5", "-", "1e", "1e+", "+1", "1.5.2", "--1", "1-2", "0x10"])
+                             "01", "-01", "1.", ".5", "-", "1e", "1e+", "+1", "1.5.2", "--1", "1-2", "0x10",
+                             "\"\\u+fff\"", "\"\\u-000\"", "\"\\u12\"", "\"\\ud83d\\u12\""])
     func malformedJSONIsRefused(text: String) {
         #expect(throws: JSON.SyntaxError.self) { try JSON.decode(Array(text.utf8)) }
     }
@@ -55,5 +56,13 @@ import Testing
 
     @Test func escapedUnicodeIsDecoded() throws {
         #expect(try JSON.decode(Array("\"\\u00e9\\ud83d\\ude42\"".utf8)) == "é🙂")
+    }
+
+    /// Found by `make fuzz`: a high surrogate before an escape that is not a low one overflowed
+    /// (a crash of the whole server, for session data another program wrote).
+    @Test(arguments: [("\"\\ud83d\\u0ed0\"", "\u{FFFD}\u{0ED0}"), ("\"\\ud83d\\ud83d\\ude42\"", "\u{FFFD}🙂"),
+                      ("\"\\ud83d\\n\"", "\u{FFFD}\n"), ("\"\\ude42\\ud83d\"", "\u{FFFD}\u{FFFD}"), ("\"a\\ud83d\"", "a\u{FFFD}")])
+    func unpairedSurrogatesBecomeReplacementCharacters(text: String, decoded: String) throws {
+        #expect(try JSON.decode(Array(text.utf8)) == .string(decoded))
     }
 }
