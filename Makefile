@@ -13,7 +13,7 @@ DEMO_PORT ?= 8080
 STATIC_CXX := $(CURDIR)/.build/static-cxx
 RELEASE := $(SWIFT) build -c release --static-swift-stdlib -Xlinker -L$(STATIC_CXX) -Xswiftc -Xclang-linker -Xswiftc -static-libgcc
 
-.PHONY: all build release test test-address test-thread demo bench deps bench-deps clean
+.PHONY: all build release test test-address test-thread fuzz demo bench deps bench-deps clean
 
 all: build
 
@@ -37,6 +37,7 @@ $(STATIC_CXX)/libstdc++.a:
 test: build
 	OBSESSION_BIN_DIR=$$($(SWIFT) build --show-bin-path) $(SWIFT) test
 	@$(MAKE) --no-print-directory test-address test-thread
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=30
 
 # The tests once more on a build with AddressSanitizer, and once on one with ThreadSanitizer,
 # the programs they start included: the library reads libfcgi's and the kernel's structures
@@ -54,6 +55,18 @@ test-address test-thread: test-%: deps
 	  $(SWIFT) test --skip-build --sanitize=$* --scratch-path $(CURDIR)/.build/$* --skip $(SANITIZED_SKIP) \
 	  || status=$$?; \
 	if ls $$reports/report.* >/dev/null 2>&1; then cat $$reports/report.*; status=1; fi; exit $$status
+
+# Hostile requests, session data and session files through the library under libFuzzer and
+# AddressSanitizer (Tests/Fuzz), for FUZZ_SECONDS. An input that crashes it is kept in
+# .build/fuzz/ and named in the output; the corpus grows there from run to run. Linked with lld:
+# gold crashes on this link. make test runs it briefly, so that it keeps building and working.
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	cd Tests/Fuzz && $(SWIFT) build -c release -Xswiftc -sanitize=fuzzer,address \
+	  -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld
+	rm -rf .build/fuzz/scratch && mkdir -p .build/fuzz/corpus .build/fuzz/scratch
+	FUZZ_SCRATCH=$(CURDIR)/.build/fuzz/scratch Tests/Fuzz/.build/release/fuzz .build/fuzz/corpus Tests/Fuzz/seeds \
+	  -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -artifact_prefix=$(CURDIR)/.build/fuzz/ -print_final_stats=1
 
 demo: build
 	@bash Examples/run-demo.sh $$($(SWIFT) build --show-bin-path)/demo $(DEMO_PORT) --cookie-secure off

@@ -1,0 +1,86 @@
+import Glibc
+import LibFuzzer
+import Obsession
+
+/// Hostile input through the paths a request takes, under libFuzzer: a crash, a trap (an index
+/// out of range, an overflow) or an AddressSanitizer report is a finding. The first byte picks
+/// what the rest is:
+/// - 0–3: a POST request, NUL-separated into query string, cookie header, body and (3) content
+///   type; bodies are read as forms, and query items become session values, cookies and headers;
+/// - 4–5: the data a session backend hands back for the client's id (the JSON decoder's input);
+/// - 6–7: the bytes of a session file (the record reader's input).
+@main
+struct Fuzz {
+    static let id = SessionID(validating: "FuzzFuzzFuzzFuzzFuzzFuzzFuzzFuzzFuzzFuzz")!
+    static let memory = MemoryBackend(size: 100)
+    /// Where the file backend keeps its sessions: `FUZZ_SCRATCH`, which `make fuzz` empties.
+    static let directory: String = {
+        guard let path = getenv("FUZZ_SCRATCH") else { fatalError("set FUZZ_SCRATCH to a scratch directory (make fuzz does)") }
+        return String(cString: path)
+    }()
+    static let files = FileBackend(directory: directory + "/sessions", prefix: "s_")
+
+    static func main() {
+        var argc = CommandLine.argc
+        var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+        _ = LLVMFuzzerRunDriver(&argc, &argv) { data, size in
+            Fuzz.run(Array(UnsafeBufferPointer(start: data, count: size)))
+            return 0
+        }
+    }
+
+    static func run(_ input: [UInt8]) {
+        guard let kind = input.first else { return }
+        let rest = Array(input.dropFirst())
+        switch kind % 8 {
+        case 0...3: request(kind: Int(kind % 4), rest)
+        case 4, 5: storedSession(rest, in: memory, change: true) { try memory.save(id, data: rest) }
+        default: storedSession(rest, in: files, change: false) {
+            try files.save(id, data: Array("{}".utf8))
+            let file = open("\(directory)/sessions/s_\(id.text)", O_WRONLY | O_TRUNC)
+            _ = rest.withUnsafeBytes { write(file, $0.baseAddress, $0.count) }
+            close(file)
+        }
+        }
+    }
+
+    static func request(kind: Int, _ bytes: [UInt8]) {
+        let parts = bytes.split(separator: 0, maxSplits: 3, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+        let part = { (index: Int) in index < parts.count ? parts[index] : "" }
+        let contentType = ["application/x-www-form-urlencoded", "multipart/form-data; boundary=XyZ",
+                           "multipart/form-data; boundary=\"a b\"", part(3)][kind]
+        let body = Array(part(2).utf8)
+        let parameters = CGIParameters([
+            "REQUEST_METHOD": "POST", "CONTENT_TYPE": contentType, "CONTENT_LENGTH": String(body.count),
+            "QUERY_STRING": part(0), "REQUEST_URI": "/fuzz?" + part(0), "HTTP_COOKIE": part(1),
+            "HTTP_X_FORWARDED_PROTO": "https",
+        ])
+        _ = FastCGIServer.respond(to: parameters, body: body, with: SessionMiddleware(backend: memory) { request, response in
+            _ = (request.method, request.path, request.isSecure, request.remotePort, request.contentLength)
+            for _ in request.query {}
+            for _ in request.cookies {}
+            for _ in request.headers {}
+            if let form = try? request.form() { for _ in form.fields {} }
+            let session = try request.session()
+            if let value = request.query["v"] { session["v"] = .string(value) }
+            if let name = request.query["c"] {
+                _ = try? response.setCookie(Cookie(name: name, value: request.query["cv"] ?? "", path: request.query["p"]))
+            }
+            if let name = request.query["h"] { _ = try? response.setHeader(name, request.query["hv"] ?? "") }
+            try response.write(session.value.description)
+        })
+    }
+
+    /// A request whose cookie names `id`, after `store` put the hostile bytes in `backend`; with
+    /// `change`, it changes the session, so that what was read is written back. (Not for files:
+    /// an unreadable one is replaced by a new session, and every run would leave a file.)
+    static func storedSession(_ bytes: [UInt8], in backend: some SessionBackend, change: Bool, store: () throws -> Void) {
+        guard (try? store()) != nil else { return }
+        _ = FastCGIServer.respond(to: ["REQUEST_METHOD": "GET", "HTTP_COOKIE": "_obs=\(id.text)"],
+                                  with: SessionMiddleware(backend: backend) { request, response in
+            let session = try request.session()
+            if change { session["seen"] = .bool(true) }
+            try response.write(session.value.description)
+        })
+    }
+}
