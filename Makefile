@@ -76,4 +76,4 @@ bench: bench-deps $(STATIC_CXX)/libstdc++.a
 	@python3 Benchmarks/bench.py $$($(RELEASE) --show-bin-path)
 
 clean:
-	rm -rf .build Benchmarks/bin
+	rm -rf .build Benchmarks/bin Tests/Fuzz/.build
