@@ -20,6 +20,7 @@ struct Fuzz {
     }()
     static let files = FileBackend(directory: directory + "/sessions", prefix: "s_")
 
+    /// Hands libFuzzer's driver the command line (its flags) and ``run(_:)``.
     static func main() {
         var argc = CommandLine.argc
         var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
@@ -29,13 +30,14 @@ struct Fuzz {
         }
     }
 
+    /// One input: its first byte says which of the three it is.
     static func run(_ input: [UInt8]) {
         guard let kind = input.first else { return }
         let rest = Array(input.dropFirst())
         switch kind % 8 {
         case 0...3: request(kind: Int(kind % 4), rest)
-        case 4, 5: storedSession(rest, in: memory, change: true) { try memory.save(id, data: rest) }
-        default: storedSession(rest, in: files, change: false) {
+        case 4, 5: storedSession(in: memory, change: true) { try memory.save(id, data: rest) }
+        default: storedSession(in: files, change: false) {
             try files.save(id, data: Array("{}".utf8))
             let file = open("\(directory)/sessions/s_\(id.text)", O_WRONLY | O_TRUNC)
             _ = rest.withUnsafeBytes { write(file, $0.baseAddress, $0.count) }
@@ -44,6 +46,8 @@ struct Fuzz {
         }
     }
 
+    /// A POST request of content type `kind` (see ``Fuzz``) made of `bytes`, through a handler
+    /// that reads all of it and writes what the query asks into the session and the response.
     static func request(kind: Int, _ bytes: [UInt8]) {
         let parts = bytes.split(separator: 0, maxSplits: 3, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
         let part = { (index: Int) in index < parts.count ? parts[index] : "" }
@@ -71,10 +75,10 @@ struct Fuzz {
         })
     }
 
-    /// A request whose cookie names `id`, after `store` put the hostile bytes in `backend`; with
+    /// A request whose cookie names `id`, after `store` put hostile bytes in `backend`; with
     /// `change`, it changes the session, so that what was read is written back. (Not for files:
     /// an unreadable one is replaced by a new session, and every run would leave a file.)
-    static func storedSession(_ bytes: [UInt8], in backend: some SessionBackend, change: Bool, store: () throws -> Void) {
+    static func storedSession(in backend: some SessionBackend, change: Bool, store: () throws -> Void) {
         guard (try? store()) != nil else { return }
         _ = FastCGIServer.respond(to: ["REQUEST_METHOD": "GET", "HTTP_COOKIE": "_obs=\(id.text)"],
                                   with: SessionMiddleware(backend: backend) { request, response in
