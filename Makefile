@@ -1,7 +1,11 @@
 # Obsession for Swift. `make demo` serves the example behind nginx; `make test` runs every test.
 # Both install what they need from Debian's packages first (CI starts on a bare Debian 12).
 
-SWIFT ?= swift
+# Every swift command leaves empty TemporaryDirectory.* directories in TMPDIR (SwiftPM's, not
+# ours): they go to .build/tmp rather than /tmp.
+SWIFT_TMPDIR := $(CURDIR)/.build/tmp
+SWIFT ?= TMPDIR=$(SWIFT_TMPDIR) swift
+$(shell mkdir -p $(SWIFT_TMPDIR))
 # Debian packages the tests start for real; bench adds wrk and the peers' own.
 TEST_PACKAGES := libfcgi-dev libfcgi-bin nginx-light curl systemd spawn-fcgi lighttpd apache2 libapache2-mod-fcgid fcgiwrap wrk
 BENCH_PACKAGES := $(TEST_PACKAGES) wrk gcc php8.2-fpm python3 valgrind
