@@ -118,22 +118,41 @@ public final class FileBackend: SessionBackend {
             }
             guard let data = try merge(nil) else { return }
             // If another request made the file first, merge with theirs.
-            if try createFile(path, data: data) { return }
+            if try createFile(path, of: id, data: data) { return }
         }
     }
 
     /// Makes the session's file, without first looking for one: a new session's id is fresh.
     public func create(_ id: SessionID, data: [UInt8]) throws -> Bool {
         try prepareDirectory()
-        return try createFile(path(of: id), data: data)
+        return try createFile(path(of: id), of: id, data: data)
     }
 
-    /// Makes the file `path` holding `data`, whole or not at all; false if it exists.
-    private func createFile(_ path: String, data: [UInt8]) throws -> Bool {
+    /// Makes the file `path` of session `id` holding `data`, whole or not at all; false if it
+    /// exists.
+    private func createFile(_ path: String, of id: SessionID, data: [UInt8]) throws -> Bool {
+        // Checked again for every new file, not only at first use: if the store was removed
+        // while the server ran, someone else may have taken its name (in /tmp, anyone can).
+        // Missing is fine: the create then makes it again.
+        _ = try checkPrivateDirectory(directory)
         guard try SessionFile.create(path, record: SessionRecord.encode(data: data, createdAt: clock.now),
-                                     modifiedAt: modificationTime, durability: durability, makeParents: fanOut > 0) else { return false }
+                                     modifiedAt: modificationTime, durability: durability,
+                                     makeDirectories: { try makeDirectories(of: id) }) else { return false }
         if durability == .fsync { syncDirectory(of: path) }
         return true
+    }
+
+    /// Makes the directory and the fan-out levels that hold session `id`'s file, each 0700 and
+    /// ours: a level's first session, or a store removed while the server runs (`rm -rf` of
+    /// it, or a cleaner of /tmp, where the default store lives), which would otherwise fail
+    /// every new session until a restart.
+    private func makeDirectories(of id: SessionID) throws {
+        try makePrivateDirectory(directory)
+        var level = directory
+        for character in id.text.utf8.prefix(fanOut) {
+            level += "/" + SessionDirectory.levelName(character)
+            try makePrivateDirectory(level)
+        }
     }
 
     /// One attempt at an update through an open file, under its lock. False when the file was
@@ -328,8 +347,20 @@ func makePrivateDirectory(_ path: String) throws {
     if mkdir(path, 0o700) != 0, errno != EEXIST {
         throw SessionError.backendFailed("cannot make the session directory \(path): \(errnoDescription())")
     }
+    guard try checkPrivateDirectory(path) else {
+        throw SessionError.backendFailed("the session directory \(path) was removed as it was made")
+    }
+}
+
+/// Checks that `path` is a directory of ours with mode 0700, and sets the mode if only that is
+/// wrong; false if nothing is at `path`.
+func checkPrivateDirectory(_ path: String) throws -> Bool {
     var status = stat()
-    guard lstat(path, &status) == 0 else { throw SessionError.backendFailed("cannot read \(path): \(errnoDescription())") }
+    // withCString: passing the string itself would copy it into an array first, on every new session.
+    guard path.withCString({ lstat($0, &status) }) == 0 else {
+        if errno == ENOENT { return false }
+        throw SessionError.backendFailed("cannot read \(path): \(errnoDescription())")
+    }
     guard status.st_mode & S_IFMT == S_IFDIR else {
         throw SessionError.backendFailed("the session directory \(path) is not a directory (a symbolic link?)")
     }
@@ -339,4 +370,5 @@ func makePrivateDirectory(_ path: String) throws {
     if status.st_mode & 0o777 != 0o700, chmod(path, 0o700) != 0 {
         throw SessionError.backendFailed("cannot make \(path) private (0700): \(errnoDescription())")
     }
+    return true
 }

@@ -19,18 +19,19 @@ struct SessionFile {
     }
 
     /// Makes the session file `path` holding `record`; false if another request made it first.
+    /// When its directory is missing, calls `makeDirectories` and tries once more.
     ///
     /// A record of one page is written straight into the new file: a crash can leave it empty
     /// (which reads as missing, for a session that never reached its client) but not half
     /// written. A larger one is written under a temporary name and linked into place whole.
     static func create(_ path: String, record: [UInt8], modifiedAt: Int?, durability: FileBackend.Durability,
-                       makeParents: Bool) throws -> Bool {
+                       makeDirectories: () throws -> Void) throws -> Bool {
         let direct = record.count <= FileBackend.inPlaceLimit
         let target = direct ? path : "\(path).tmp.\(SessionID.random().text.prefix(12))"
         let createTarget = { target.withCString { open($0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) } }
         var descriptor = createTarget()
-        if descriptor < 0, errno == ENOENT, makeParents {
-            try makeFanOutDirectories(for: path)
+        if descriptor < 0, errno == ENOENT {
+            try makeDirectories()
             descriptor = createTarget()
         }
         guard descriptor >= 0 else {
@@ -58,16 +59,6 @@ struct SessionFile {
     init(descriptor: Int32, path: String) {
         self.descriptor = descriptor
         self.path = path
-    }
-
-    /// Makes the fan-out levels above `path` (0700).
-    private static func makeFanOutDirectories(for path: String) throws {
-        let levels = path.split(separator: "/", omittingEmptySubsequences: false).dropLast()
-        var parent = ""
-        for (index, component) in levels.enumerated() {
-            parent += (index == 0 ? "" : "/") + component
-            if index >= levels.count - 2, !parent.isEmpty { try makePrivateDirectory(parent) }
-        }
     }
 
     func close() { Glibc.close(descriptor) }

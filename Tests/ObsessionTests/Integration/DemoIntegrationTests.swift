@@ -70,6 +70,20 @@ import Testing
         #expect(try String(contentsOfFile: directory.file("victim"), encoding: .utf8) == "secret")
     }
 
+    @Test func storeRemovedWhileServingIsMadeAgainForTheNextVisitor() throws {
+        // An administrator's rm -rf, or a cleaner of /tmp: the server must not need a restart.
+        let directory = try TemporaryDirectory()
+        let demo = try DemoServer(in: directory)
+        let gone = try #require(try demo.request("/incr?key=n", method: "POST").sessionCookie)
+        try FileManager.default.removeItem(atPath: demo.sessions)
+        let response = try demo.request("/incr?key=n", method: "POST")
+        #expect(response.status == 200)
+        #expect(response.text == "1\n")
+        let cookie = try #require(response.sessionCookie)
+        #expect(demo.sessionFiles == ["s_" + cookie.dropFirst(5)])
+        #expect(try demo.request("/session.json", cookie: gone).text == "{}\n")
+    }
+
     @Test func requestThatDoesNotChangeTheSessionSetsNoCookie() throws {
         let directory = try TemporaryDirectory()
         let demo = try DemoServer(in: directory)

@@ -97,6 +97,42 @@ import Testing
         }
     }
 
+    @Test(arguments: [0, 2])
+    func storeRemovedWhileInUseIsMadeAgainPrivate(fanOut: Int) throws {
+        let store = directory.file("sessions")
+        let backend = FileBackend(directory: store, prefix: "s_", fanOut: fanOut, clock: clock)
+        let old = SessionID.random()
+        try backend.save(old, data: Array("{\"a\":1}".utf8))
+        try FileManager.default.removeItem(atPath: store)
+
+        let created = SessionID.random(), saved = SessionID.random()
+        #expect(try backend.create(created, data: Array("{\"b\":2}".utf8)))
+        try backend.save(saved, data: Array("{\"c\":3}".utf8))
+        #expect(try backend.load(created)?.data == Array("{\"b\":2}".utf8))
+        #expect(try backend.load(saved)?.data == Array("{\"c\":3}".utf8))
+        #expect(try backend.load(old) == nil)
+        var level = store
+        #expect(try mode(level) == 0o700)
+        for character in created.text.utf8.prefix(fanOut) {
+            level += "/" + SessionDirectory.levelName(character)
+            #expect(try mode(level) == 0o700)
+        }
+    }
+
+    @Test func storeTakenByAnotherUserAfterItsRemovalIsRefused() throws {
+        // On a shared /tmp, someone else may make the name once the store is gone.
+        let store = directory.file("sessions")
+        try backend.save(SessionID.random(), data: [1])
+        try FileManager.default.removeItem(atPath: store)
+        try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: false)
+        chown(store, 4242, 4242)
+        let id = SessionID.random()
+        #expect { try backend.create(id, data: [2]) } throws: {
+            "\($0)".contains("belongs to another user (uid 4242)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store).isEmpty)
+    }
+
     @Test func symbolicLinkIsNeverFollowed() throws {
         let id = SessionID.random()
         try backend.save(SessionID.random(), data: [1])
