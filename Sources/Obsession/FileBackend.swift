@@ -7,8 +7,10 @@ import Synchronization
 /// `flock`: about the cost of one small write, where replacing the file by rename costs 30–50
 /// times more. A record cut short by a crash fails its checksum and reads as missing, never as
 /// garbage. The directory is made 0700 and files 0600 whatever the umask; files are opened with
-/// `O_NOFOLLOW`, and a file another user owns is refused. A save claims its disk space before it
-/// touches the old record, so a full disk leaves the old session intact.
+/// `O_NOFOLLOW`, and a file another user owns is refused. The directory is checked again before
+/// each new session's file: removed while the server runs, it is made again; taken meanwhile by
+/// another user, it is refused. A save claims its disk space before it touches the old record,
+/// so a full disk leaves the old session intact.
 ///
 /// Concurrent requests of one session lose no update: a save re-reads the stored session under
 /// the lock and applies only the keys its request changed (``Locking/merge``), and a session that
@@ -64,7 +66,8 @@ public final class FileBackend: SessionBackend {
     /// The most data one session may hold.
     static let maxDataSize = 1 << 20
 
-    /// A backend storing files `directory/prefix<id>`; the directory is made (0700) on first use.
+    /// A backend storing files `directory/prefix<id>`; the directory is made (0700) on first use,
+    /// and again if it is removed.
     /// By default: `obsession-sessions-<uid>` under `$TMPDIR` or `/tmp`, and the prefix `s_`.
     ///
     /// ```swift
