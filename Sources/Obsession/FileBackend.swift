@@ -57,7 +57,9 @@ public final class FileBackend: SessionBackend {
     /// What a save waits for.
     public let durability: Durability
     /// Levels of subdirectories named by the id's first characters (0, 1 or 2), so that a million
-    /// sessions do not share one directory (PHP's `N;path`).
+    /// sessions do not share one directory (PHP's `N;path`). Choose it before the store fills:
+    /// with another fan-out, the sessions already stored are not found, and only a collection
+    /// with the old fan-out (`obsession gc --fan-out OLD`) removes their files.
     public let fanOut: Int
     let clock: any SessionClock
     private let directoryReady = Atomic<Bool>(false)
