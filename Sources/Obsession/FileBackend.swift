@@ -129,8 +129,8 @@ public final class FileBackend: SessionBackend {
 
     /// Makes the session's file, without first looking for one: a new session's id is fresh.
     public func create(_ id: SessionID, data: [UInt8]) throws -> Bool {
-        try prepareDirectory()
-        return try createFile(path(of: id), of: id, data: data)
+        // No prepareDirectory(): createFile checks the directory on every call, and makes it.
+        try createFile(path(of: id), of: id, data: data)
     }
 
     /// Makes the file `path` of session `id` holding `data`, whole or not at all; false if it
