@@ -6,13 +6,6 @@ import Testing
 /// whole record holding a JSON object, never a torn one (or, for a new session cut short before
 /// its first write, empty: it reads as missing).
 @Suite(.serialized) struct CrashSafetyTests {
-    final class StopFlag: @unchecked Sendable {
-        private let lock = NSLock()
-        private var stopped = false
-        var isStopped: Bool { lock.withLock { stopped } }
-        func stop() { lock.withLock { stopped = true } }
-    }
-
     @Test func killedMidWriteLeavesNoTornSession() throws {
         let directory = try TemporaryDirectory()
         let socket = directory.file("demo.sock")
