@@ -17,11 +17,11 @@ final class BufferTransport: Transport {
 
     var text: String { String(decoding: output, as: UTF8.self) }
 
-    func read(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+    func read(into buffer: UnsafeMutableRawBufferPointer, before deadline: Double) -> TransportRead {
         let count = min(buffer.count, chunkSize, input.count - offset)
         input[offset..<(offset + count)].withUnsafeBytes { buffer.copyMemory(from: $0) }
         offset += count
-        return count
+        return .bytes(count)
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) -> Bool {

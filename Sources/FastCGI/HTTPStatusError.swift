@@ -25,12 +25,18 @@ public protocol HTTPStatusError: Error {
 public enum RequestError: HTTPStatusError, Equatable, CustomStringConvertible {
     /// The body is longer than the server's ``FastCGIServer/Configuration/maxBodySize``.
     case bodyTooLarge(limit: Int)
+    /// The form has more fields (or multipart parts) than the server's
+    /// ``FastCGIServer/Configuration/maxFormFields``.
+    case tooManyFields(limit: Int)
+    /// The body did not arrive whole within the server's ``FastCGIServer/Configuration/requestTimeout``.
+    case timedOut(seconds: Int)
     /// The body could not be read or parsed; the string says why.
     case malformedBody(String)
 
     public var status: Int {
         switch self {
-        case .bodyTooLarge: 413
+        case .bodyTooLarge, .tooManyFields: 413
+        case .timedOut: 408
         case .malformedBody: 400
         }
     }
@@ -38,6 +44,8 @@ public enum RequestError: HTTPStatusError, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .bodyTooLarge(let limit): "the request body is larger than the limit of \(limit) bytes"
+        case .tooManyFields(let limit): "the form has more than \(limit) fields"
+        case .timedOut(let seconds): "the request took longer than the request timeout of \(seconds) s"
         case .malformedBody(let reason): "malformed request body: \(reason)"
         }
     }

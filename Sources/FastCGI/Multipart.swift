@@ -8,24 +8,25 @@ import Glibc
 struct MultipartParser {
     /// Most headers one part may have, in bytes.
     static let maxHeaderSize = 16384
-    /// Most parts one body may have.
-    static let maxParts = 1000
 
     private let reader: BodyReader
     private let delimiter: [UInt8]
     private let memoryLimit: Int
     private let temporaryDirectory: String
+    /// Most parts one body may have: more throw ``RequestError/tooManyFields(limit:)``.
+    private let maxParts: Int
     private var buffer: [UInt8] = []
     private var scratch = [UInt8](repeating: 0, count: 16384)
     private var start = 0
     private var atEnd = false
     private(set) var temporaryFiles: [String] = []
 
-    init(reader: BodyReader, boundary: String, memoryLimit: Int, temporaryDirectory: String) {
+    init(reader: BodyReader, boundary: String, memoryLimit: Int, temporaryDirectory: String, maxParts: Int) {
         self.reader = reader
         self.delimiter = Array("\r\n--\(boundary)".utf8)
         self.memoryLimit = memoryLimit
         self.temporaryDirectory = temporaryDirectory
+        self.maxParts = maxParts
     }
 
     /// The boundary named in a `multipart/form-data` content type, or nil.
@@ -48,7 +49,7 @@ struct MultipartParser {
             if buffer[start] == UInt8(ascii: "-"), buffer[start + 1] == UInt8(ascii: "-") { return form }
             guard try skipPast([13, 10]) else { throw .malformedBody("a boundary line does not end") }
             parts += 1
-            guard parts <= Self.maxParts else { throw .malformedBody("more than \(Self.maxParts) parts") }
+            guard parts <= maxParts else { throw .tooManyFields(limit: maxParts) }
             let headers = try readHeaders()
             let disposition = HeaderParameters(headers["content-disposition"] ?? "")
             guard disposition.value.lowercased() == "form-data", let name = disposition["name"] else {
@@ -90,6 +91,12 @@ struct MultipartParser {
         let directory = temporaryDirectory
         let memoryLimit = memoryLimit
         var made: [String] = []
+        // On every way out, a body cut short or a failed write included: the descriptor closed,
+        // and the file listed for removal at the request's end.
+        defer {
+            temporaryFiles += made
+            if let file { close(file.descriptor) }
+        }
         try readPartBody { chunk in
             guard failure == nil else { return }
             size += chunk.count
@@ -117,8 +124,6 @@ struct MultipartParser {
                 memory.append(contentsOf: chunk)
             }
         }
-        temporaryFiles += made
-        if let file { close(file.descriptor) }
         if let failure { throw failure }
         let storage: UploadedFile.Storage = file.map { .temporaryFile(path: $0.path) } ?? .memory(memory)
         return UploadedFile(fieldName: fieldName, filename: Self.baseName(filename), contentType: contentType,

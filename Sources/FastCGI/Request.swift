@@ -20,6 +20,7 @@ public final class Request {
     private let transport: Transport
     private let uploadMemoryLimit: Int
     private let uploadDirectory: String
+    private let maxFormFields: Int
     // The variables marked `@exclusivity(unchecked)` skip Swift's run-time exclusivity check, which
     // cost 3–6 % of a request's instructions across these objects. Each is read or assigned
     // whole, or changed by a call whose closure does not touch this object, and no access to one
@@ -37,10 +38,12 @@ public final class Request {
         self.trustsForwardedProto = configuration.trustForwardedProto
         self.uploadMemoryLimit = configuration.uploadMemoryLimit
         self.uploadDirectory = configuration.temporaryDirectory
+        self.maxFormFields = configuration.maxFormFields
         self.transport = transport
         // Without CONTENT_LENGTH a CGI body is empty (RFC 3875 §4.1.2); FastCGI marks the end itself.
         let length = parameters["CONTENT_LENGTH"].flatMap { Int($0) }.map { max($0, 0) } ?? (isCGI ? 0 : nil)
-        self.reader = BodyReader(transport: transport, contentLength: length, limit: configuration.maxBodySize)
+        self.reader = BodyReader(transport: transport, contentLength: length, limit: configuration.maxBodySize,
+                                 timeout: configuration.requestTimeout)
     }
 
     /// The HTTP method, `GET` if the web server did not say.
@@ -166,7 +169,9 @@ public final class Request {
     ///
     /// File parts larger than ``FastCGIServer/Configuration/uploadMemoryLimit`` are streamed
     /// to temporary files that are removed when the request ends. Any other content type gives
-    /// an empty form; a malformed body throws ``RequestError/malformedBody(_:)`` (400).
+    /// an empty form; a malformed body throws ``RequestError/malformedBody(_:)`` (400), and one
+    /// of more than ``FastCGIServer/Configuration/maxFormFields`` fields or parts
+    /// ``RequestError/tooManyFields(limit:)`` (413), before they are parsed.
     ///
     /// ```swift
     /// let form = try request.form()
@@ -177,12 +182,14 @@ public final class Request {
         let type = contentType ?? ""
         var form = Form(fields: FieldList(), files: [])
         if HeaderParameters(type).value.lowercased() == "application/x-www-form-urlencoded" {
-            form.fields = URLEncoding.parse(try body())
+            let body = try body()
+            guard URLEncoding.fieldCount(body) <= maxFormFields else { throw .tooManyFields(limit: maxFormFields) }
+            form.fields = URLEncoding.parse(body)
         } else if let boundary = MultipartParser.boundary(inContentType: type) {
             guard !bodyWasRead else { throw .malformedBody("the body was already read") }
             bodyWasRead = true
             var parser = MultipartParser(reader: reader, boundary: boundary, memoryLimit: uploadMemoryLimit,
-                                         temporaryDirectory: uploadDirectory)
+                                         temporaryDirectory: uploadDirectory, maxParts: maxFormFields)
             defer { temporaryFiles += parser.temporaryFiles }
             form = try parser.parse()
         }

@@ -36,6 +36,10 @@ public struct FastCGIServer: Sendable {
         public var backlog: Int32 = 1024
         /// The largest request body accepted; longer ones get 413 Content Too Large.
         public var maxBodySize = 8 << 20
+        /// The most fields a form may have (multipart parts count as fields); more get 413, as
+        /// PHP's `max_input_vars` refuses them. It bounds what a small body can make the parser
+        /// allocate: a million empty fields fit in 2 MB.
+        public var maxFormFields = 1000
         /// Uploaded files larger than this go to temporary files instead of memory.
         public var uploadMemoryLimit = 64 << 10
         /// Where uploaded files are kept during their request: `$TMPDIR`, else `/tmp`.
@@ -54,6 +58,10 @@ public struct FastCGIServer: Sendable {
         /// they come, but with `fastcgi_buffering off`, or past `fastcgi_max_temp_file_size`, it
         /// reads only as fast as its client does; nginx's own `send_timeout` is 60 s.
         public var writeTimeout = 60
+        /// Seconds a request's body may take to arrive whole, however steadily it trickles in;
+        /// then it is answered 408 and the worker goes on. 0 waits for ever. The read timeout
+        /// alone lets a body that sends a byte a minute hold a worker for days.
+        public var requestTimeout = 300
         /// Worker processes under a supervisor (with ``workers`` threads each); 1 runs the threads
         /// in this process, unsupervised, unless ``maxRequests`` is set.
         public var processes = 1

@@ -2,9 +2,9 @@
 /// configuration, plus any flags of the program's own.
 ///
 /// `--listen unix:PATH|HOST:PORT|[IPV6]:PORT`, `--socket-mode OCTAL`, `--workers N`,
-/// `--processes P`, `--max-requests N`, `--max-body BYTES`, `--read-timeout SECONDS`,
-/// `--write-timeout SECONDS`, `--trust-forwarded-proto`. Each takes `--flag value` or
-/// `--flag=value`.
+/// `--processes P`, `--max-requests N`, `--max-body BYTES`, `--max-form-fields N`,
+/// `--read-timeout SECONDS`, `--write-timeout SECONDS`, `--request-timeout SECONDS`,
+/// `--trust-forwarded-proto`. Each takes `--flag value` or `--flag=value`.
 ///
 /// ```swift
 /// let options = try ServerOptions(CommandLine.arguments.dropFirst(), programFlags: ["--sessions"])
@@ -74,15 +74,19 @@ public struct ServerOptions: Sendable {
                     throw ServerError(.invalidArgument, "--max-body wants a number of bytes, not \(text)")
                 }
                 configuration.maxBodySize = bytes
+            case "--max-form-fields":
+                configuration.maxFormFields = try number(in: 1...1_000_000)
             case "--read-timeout":
                 configuration.readTimeout = try number(in: 0...86400, of: "seconds")
             case "--write-timeout":
                 configuration.writeTimeout = try number(in: 0...86400, of: "seconds")
+            case "--request-timeout":
+                configuration.requestTimeout = try number(in: 0...86400, of: "seconds")
             case "--trust-forwarded-proto":
                 configuration.trustForwardedProto = true
             default:
                 guard programFlags.contains(flag) else {
-                    throw ServerError(.invalidArgument, "unknown option \(argument); the options are --listen, --socket-mode, --workers, --processes, --max-requests, --max-body, --read-timeout, --write-timeout, --trust-forwarded-proto\(programFlags.sorted().map { ", " + $0 }.joined())")
+                    throw ServerError(.invalidArgument, "unknown option \(argument); the options are --listen, --socket-mode, --workers, --processes, --max-requests, --max-body, --max-form-fields, --read-timeout, --write-timeout, --request-timeout, --trust-forwarded-proto\(programFlags.sorted().map { ", " + $0 }.joined())")
                 }
                 programValues[flag] = try required()
             }

@@ -4,8 +4,9 @@ import Glibc
 /// Where one request's body comes from, its response goes and its errors are logged: the
 /// FastCGI streams of a libfcgi request, or the standard streams of a classic CGI process.
 protocol Transport: AnyObject {
-    /// Reads up to `buffer.count` bytes of the body; 0 at its end, -1 on error.
-    func read(into buffer: UnsafeMutableRawBufferPointer) -> Int
+    /// Reads up to `buffer.count` bytes of the body, waiting at most until `deadline` (seconds
+    /// on the ``MonotonicClock``; `.infinity` for no deadline) for the first of them.
+    func read(into buffer: UnsafeMutableRawBufferPointer, before deadline: Double) -> TransportRead
     /// Writes all of `bytes`; false once the client is gone.
     func write(_ bytes: UnsafeRawBufferPointer) -> Bool
     /// Sends what is buffered; false once the client is gone.
@@ -14,18 +15,66 @@ protocol Transport: AnyObject {
     func logError(_ line: String)
 }
 
+/// What one read of a request body gave.
+enum TransportRead {
+    /// This many bytes; 0 at the body's end.
+    case bytes(Int)
+    /// The connection failed, or the client went away.
+    case failed
+    /// Nothing came before the deadline.
+    case timedOut
+}
+
 /// A libfcgi request's streams. The request must stay at one address while in use: its streams
 /// point back at it.
 final class FastCGITransport: Transport {
     private let request: UnsafeMutablePointer<FCGX_Request>
+    /// The connection's own read timeout in seconds (0: none), as ``ConnectionTimeouts`` set it.
+    private let readTimeout: Int
 
-    init(_ request: UnsafeMutablePointer<FCGX_Request>) {
+    init(_ request: UnsafeMutablePointer<FCGX_Request>, readTimeout: Int) {
         self.request = request
+        self.readTimeout = readTimeout
     }
 
-    func read(into buffer: UnsafeMutableRawBufferPointer) -> Int {
-        let count = FCGX_GetStr(buffer.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(buffer.count), request.pointee.in)
-        return count > 0 || FCGX_GetError(request.pointee.in) == 0 ? Int(count) : -1
+    /// Gives what has arrived, waiting only when nothing has: `FCGX_GetStr` would wait for the
+    /// whole buffer, read after read, and a body trickling in a byte at a time would keep it
+    /// waiting however short each read's timeout. A deadline nearer than the connection's read
+    /// timeout shortens the socket's timeout for the wait, and puts it back after (libfcgi keeps
+    /// bytes of its own buffered, so waiting on the socket itself could wait for bytes already
+    /// read). A wait cut short fails the stream, and libfcgi then closes the connection rather
+    /// than keeping it.
+    func read(into buffer: UnsafeMutableRawBufferPointer, before deadline: Double) -> TransportRead {
+        guard let input = request.pointee.in, buffer.count > 0 else { return .bytes(0) }
+        let bytes = buffer.baseAddress!.assumingMemoryBound(to: CChar.self)
+        var filled = 0
+        if Self.buffered(in: input) == 0 {
+            let socket = request.pointee.ipcFd
+            let left = deadline - MonotonicClock.now
+            let shortened = left < Double(readTimeout) || (readTimeout == 0 && left.isFinite)
+            if shortened {
+                guard left > 0 else { return .timedOut }
+                ConnectionTimeouts.setReadTimeout(of: socket, seconds: left)
+            }
+            // One byte: libfcgi reads the next record, however much of it has come.
+            let byte = FCGX_GetChar(input)
+            if shortened { ConnectionTimeouts.setReadTimeout(of: socket, seconds: Double(readTimeout)) }
+            guard byte >= 0 else {
+                if FCGX_GetError(input) == 0 { return .bytes(0) }
+                return MonotonicClock.now >= deadline ? .timedOut : .failed
+            }
+            bytes[0] = CChar(truncatingIfNeeded: byte)
+            filled = 1
+        }
+        let count = min(buffer.count - filled, Self.buffered(in: input))
+        if count > 0 { filled += Int(FCGX_GetStr(bytes + filled, Int32(count), input)) }
+        return .bytes(filled)
+    }
+
+    /// Bytes of the body libfcgi holds read and not yet handed over.
+    private static func buffered(in stream: UnsafeMutablePointer<FCGX_Stream>) -> Int {
+        guard let next = stream.pointee.rdNext, let stop = stream.pointee.stop else { return 0 }
+        return stop - next
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
@@ -56,10 +105,17 @@ final class FastCGITransport: Transport {
 /// The standard streams of a classic CGI process: stdin holds the body, stdout takes the
 /// response, stderr goes to the web server's error log.
 final class CGITransport: Transport {
-    func read(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+    func read(into buffer: UnsafeMutableRawBufferPointer, before deadline: Double) -> TransportRead {
         while true {
+            if deadline.isFinite {
+                var input = pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&input, 1, MonotonicClock.milliseconds(until: deadline))
+                if ready == 0 { return .timedOut }
+                if ready < 0 && errno == EINTR { continue }
+            }
             let count = Glibc.read(STDIN_FILENO, buffer.baseAddress, buffer.count)
-            if count >= 0 || errno != EINTR { return count }
+            if count >= 0 { return .bytes(count) }
+            if errno != EINTR { return .failed }
         }
     }
 

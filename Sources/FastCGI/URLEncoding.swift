@@ -22,6 +22,22 @@ enum URLEncoding {
         return fields
     }
 
+    /// How many fields ``parse(_:)`` finds in `text`, counted without making them: what a form
+    /// is checked against before it is parsed.
+    static func fieldCount<Bytes: Collection<UInt8>>(_ text: Bytes) -> Int {
+        var count = 0
+        var pairIsEmpty = true
+        for byte in text {
+            if byte == UInt8(ascii: "&") {
+                pairIsEmpty = true
+            } else if pairIsEmpty {
+                pairIsEmpty = false
+                count += 1
+            }
+        }
+        return count
+    }
+
     /// Percent-decodes `text`, turning `+` into a space when `plusIsSpace`.
     static func decode<Bytes: Collection<UInt8>>(_ text: Bytes, plusIsSpace: Bool = true) -> String {
         if !text.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) {

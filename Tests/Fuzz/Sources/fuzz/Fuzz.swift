@@ -6,7 +6,10 @@ import Obsession
 /// out of range, an overflow) or an AddressSanitizer report is a finding. The first byte picks
 /// what the rest is:
 /// - 0–3: a POST request, NUL-separated into query string, cookie header, body and (3) content
-///   type; bodies are read as forms, and query items become session values, cookies and headers;
+///   type; bodies are read as forms, and query items become session values, cookies and headers.
+///   The first byte's upper bits (`byte / 8`, 0–31) cut the body short of its Content-Length at
+///   that many 32nds of it (0: whole). File parts of more than 16 bytes go to temporary files,
+///   which must all be gone, and every descriptor closed, when the request ends;
 /// - 4–5: the data a session backend hands back for the client's id (the JSON decoder's input);
 /// - 6–7: the bytes of a session file (the record reader's input).
 @main
@@ -19,9 +22,25 @@ struct Fuzz {
         return String(cString: path)
     }()
     static let files = FileBackend(directory: directory + "/sessions", prefix: "s_")
+    /// Where uploads go: empty again after every request.
+    static let uploads: String = {
+        let path = directory + "/uploads"
+        mkdir(path, 0o700)
+        return path
+    }()
+    /// The server's configuration for requests: a small in-memory limit, so uploads cross it.
+    static let configuration: FastCGIServer.Configuration = {
+        var configuration = FastCGIServer.Configuration()
+        configuration.uploadMemoryLimit = 16
+        configuration.temporaryDirectory = uploads
+        return configuration
+    }()
 
     /// Hands libFuzzer's driver the command line (its flags) and ``run(_:)``.
     static func main() {
+        // The kernel's random source stays open for the process once an id is made: open it
+        // now, so that the first request's open is not taken for a leak.
+        _ = SessionID.random()
         var argc = CommandLine.argc
         var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
         _ = LLVMFuzzerRunDriver(&argc, &argv) { data, size in
@@ -35,7 +54,7 @@ struct Fuzz {
         guard let kind = input.first else { return }
         let rest = Array(input.dropFirst())
         switch kind % 8 {
-        case 0...3: request(kind: Int(kind % 4), rest)
+        case 0...3: request(kind: Int(kind % 4), cut: Int(kind / 8), rest)
         case 4, 5: storedSession(in: memory, change: true) { try memory.save(id, data: rest) }
         default: storedSession(in: files, change: false) {
             try files.save(id, data: Array("{}".utf8))
@@ -46,25 +65,36 @@ struct Fuzz {
         }
     }
 
-    /// A POST request of content type `kind` (see ``Fuzz``) made of `bytes`, through a handler
-    /// that reads all of it and writes what the query asks into the session and the response.
-    static func request(kind: Int, _ bytes: [UInt8]) {
+    /// A POST request of content type `kind` (see ``Fuzz``) made of `bytes`, its body cut at
+    /// `cut` 32nds, through a handler that reads all of it and writes what the query asks into
+    /// the session and the response. Traps if the request left an upload file or a descriptor.
+    static func request(kind: Int, cut: Int, _ bytes: [UInt8]) {
         let parts = bytes.split(separator: 0, maxSplits: 3, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
         let part = { (index: Int) in index < parts.count ? parts[index] : "" }
         let contentType = ["application/x-www-form-urlencoded", "multipart/form-data; boundary=XyZ",
                            "multipart/form-data; boundary=\"a b\"", part(3)][kind]
-        let body = Array(part(2).utf8)
+        let whole = Array(part(2).utf8)
+        let body = cut == 0 ? whole : Array(whole.prefix(whole.count * cut / 32))
+        let nextDescriptor = lowestFreeDescriptor()
+        defer {
+            precondition(lowestFreeDescriptor() == nextDescriptor, "the request left a descriptor open")
+            precondition(isEmpty(uploads), "the request left an upload file behind")
+        }
         let parameters = CGIParameters([
-            "REQUEST_METHOD": "POST", "CONTENT_TYPE": contentType, "CONTENT_LENGTH": String(body.count),
+            "REQUEST_METHOD": "POST", "CONTENT_TYPE": contentType, "CONTENT_LENGTH": String(whole.count),
             "QUERY_STRING": part(0), "REQUEST_URI": "/fuzz?" + part(0), "HTTP_COOKIE": part(1),
             "HTTP_X_FORWARDED_PROTO": "https",
         ])
-        _ = FastCGIServer.respond(to: parameters, body: body, with: SessionMiddleware(backend: memory) { request, response in
+        _ = FastCGIServer.respond(to: parameters, body: body, configuration: configuration,
+                                  with: SessionMiddleware(backend: memory) { request, response in
             _ = (request.method, request.path, request.isSecure, request.remotePort, request.contentLength)
             for _ in request.query {}
             for _ in request.cookies {}
             for _ in request.headers {}
-            if let form = try? request.form() { for _ in form.fields {} }
+            if let form = try? request.form() {
+                for _ in form.fields {}
+                for file in form.files { _ = try? file.contents() }
+            }
             let session = try request.session()
             if let value = request.query["v"] { session["v"] = .string(value) }
             if let name = request.query["c"] {
@@ -86,5 +116,21 @@ struct Fuzz {
             if change { session["seen"] = .bool(true) }
             try response.write(session.value.description)
         })
+    }
+
+    /// The descriptor the next `open` would get: it grows if a request leaves one open.
+    static func lowestFreeDescriptor() -> Int32 {
+        let descriptor = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        close(descriptor)
+        return descriptor
+    }
+
+    /// Whether the directory `path` holds nothing.
+    static func isEmpty(_ path: String) -> Bool {
+        guard let stream = opendir(path) else { return false }
+        defer { closedir(stream) }
+        var entries = 0
+        while readdir(stream) != nil { entries += 1 }
+        return entries == 2
     }
 }
