@@ -26,6 +26,8 @@ final class Supervisor {
     private var retirements = 0
     /// Crashes in a row of workers that died young, for the back-off.
     private var quickCrashes = 0
+    /// Forks that failed in a row (EAGAIN at a process limit, ENOMEM), for their back-off.
+    private var failedForks = 0
     /// When replacements for crashed workers are due (monotonic seconds).
     private var pendingRestarts: [Double] = []
     private var signalPipe: (read: Int32, write: Int32) = (-1, -1)
@@ -40,9 +42,9 @@ final class Supervisor {
         try installSignals()
         let processes = max(configuration.processes, 1)
         logLine("supervising \(processes) processes of \(configuration.workers) workers on \(address)")
-        for _ in 0..<processes { try spawn(work) }
+        for _ in 0..<processes { spawn(work) }
         while true {
-            let now = Self.now()
+            let now = MonotonicClock.now
             let wait = pendingRestarts.min().map { Int32(max(0, (($0 - now) * 1000).rounded(.up))) } ?? -1
             var request = pollfd(fd: signalPipe.read, events: Int16(POLLIN), revents: 0)
             _ = poll(&request, 1, wait)
@@ -51,7 +53,7 @@ final class Supervisor {
             for signal in received.prefix(max(count, 0)) {
                 switch Int32(signal) {
                 case SIGCHLD: reap()
-                case SIGHUP: try reload(work)
+                case SIGHUP: reload(work)
                 case SIGUSR1: logStatus()
                 default:
                     stop()
@@ -59,25 +61,41 @@ final class Supervisor {
                 }
             }
             // One reading of the clock decides what is due, so none is dropped between two.
-            let current = Self.now()
+            let current = MonotonicClock.now
             let due = pendingRestarts.filter { $0 <= current }.count
             pendingRestarts.removeAll { $0 <= current }
-            for _ in 0..<due { try spawn(work) }
+            for _ in 0..<due { spawn(work) }
         }
     }
 
-    private func spawn(_ work: @escaping () throws(ServerError) -> Void) throws(ServerError) {
+    /// Forks a worker process that runs `work`. A fork that fails is logged and tried again
+    /// after a back-off, as a crashed worker is replaced: the master and the workers it already
+    /// has go on serving.
+    ///
+    /// Signals stay blocked across the fork: the child starts with the master's handlers, which
+    /// write to the master's signal pipe by descriptor number, and the child reuses those
+    /// numbers for pipes of its own. It puts SIGHUP and SIGCHLD back to their defaults, and
+    /// keeps SIGTERM, SIGINT and SIGUSR1 blocked until its own handlers for them are in place
+    /// (each unblocks its signal): one that arrives meanwhile waits for them.
+    private func spawn(_ work: @escaping () throws(ServerError) -> Void) {
         let master = getpid()
+        var all = sigset_t()
+        var previous = sigset_t()
+        sigfillset(&all)
+        pthread_sigmask(SIG_SETMASK, &all, &previous)
         let pid = fork()
-        guard pid >= 0 else { throw ServerError(.cannotStart, "cannot start a worker process: \(errnoDescription(errno))", errno: errno) }
+        let cause = errno
         if pid == 0 {
+            for number in [SIGHUP, SIGCHLD] { signal(number, SIG_DFL) }
+            var waiting = previous
+            for number in [SIGTERM, SIGINT, SIGUSR1] { sigaddset(&waiting, number) }
+            pthread_sigmask(SIG_SETMASK, &waiting, nil)
             // A master killed outright (SIGKILL, the OOM killer) takes its workers with it, each
             // finishing its requests as on SIGTERM, rather than leaving them serving unsupervised.
             _ = obsession_set_parent_death_signal(SIGTERM)
             if getppid() != master { exit(0) }
             close(signalPipe.read)
             close(signalPipe.write)
-            for number in [SIGHUP, SIGCHLD] { signal(number, SIG_DFL) }
             do {
                 try work()
                 exit(0)
@@ -86,8 +104,22 @@ final class Supervisor {
                 exit(1)
             }
         }
-        workers[pid] = Worker(generation: generation, started: Self.now())
+        pthread_sigmask(SIG_SETMASK, &previous, nil)
+        guard pid > 0 else {
+            failedForks += 1
+            let delay = Self.backOff(failedForks)
+            logLine("cannot start a worker process: \(errnoDescription(cause)); trying again in \(delay) s")
+            pendingRestarts.append(MonotonicClock.now + delay)
+            return
+        }
+        failedForks = 0
+        workers[pid] = Worker(generation: generation, started: MonotonicClock.now)
         logLine("started worker process \(pid)")
+    }
+
+    /// Seconds to wait after `failures` in a row: 0.1 doubled each time, at most 5.
+    private static func backOff(_ failures: Int) -> Double {
+        min(0.1 * Double(1 << min(failures, 6)), 5)
     }
 
     /// Collects the workers that ended and decides what replaces them.
@@ -103,24 +135,24 @@ final class Supervisor {
             } else if exited && code == 0 {
                 retirements += 1
                 logLine("worker process \(pid) retired; starting its replacement")
-                pendingRestarts.append(Self.now())
+                pendingRestarts.append(MonotonicClock.now)
             } else {
                 let cause = exited ? "exited with status \(code)" : "was killed by signal \(status & 0x7F)"
-                quickCrashes = Self.now() - worker.started < 10 ? quickCrashes + 1 : 0
-                let delay = min(0.1 * Double(1 << min(quickCrashes, 6)), 5)
+                quickCrashes = MonotonicClock.now - worker.started < 10 ? quickCrashes + 1 : 0
+                let delay = Self.backOff(quickCrashes)
                 restarts += 1
                 logLine("worker process \(pid) \(cause); restarting it in \(delay) s")
-                pendingRestarts.append(Self.now() + delay)
+                pendingRestarts.append(MonotonicClock.now + delay)
             }
         }
     }
 
     /// SIGHUP: a new generation of workers, then the old one stops gracefully.
-    private func reload(_ work: @escaping () throws(ServerError) -> Void) throws(ServerError) {
+    private func reload(_ work: @escaping () throws(ServerError) -> Void) {
         let old = workers.keys.filter { workers[$0]!.generation == generation }
         generation += 1
         logLine("reloading: starting \(max(configuration.processes, 1)) new worker processes")
-        for _ in 0..<max(configuration.processes, 1) { try spawn(work) }
+        for _ in 0..<max(configuration.processes, 1) { spawn(work) }
         for pid in old { kill(pid, SIGTERM) }
     }
 
@@ -128,9 +160,9 @@ final class Supervisor {
     private func stop() {
         logLine("stopping \(workers.count) worker processes")
         for pid in workers.keys { kill(pid, SIGTERM) }
-        let deadline = Self.now() + Double(configuration.gracePeriod) + 1
+        let deadline = MonotonicClock.now + Double(configuration.gracePeriod) + 1
         var status: Int32 = 0
-        while !workers.isEmpty, Self.now() < deadline {
+        while !workers.isEmpty, MonotonicClock.now < deadline {
             let pid = waitpid(-1, &status, WNOHANG)
             if pid > 0 { workers[pid] = nil } else { usleep(20_000) }
         }
@@ -159,9 +191,4 @@ final class Supervisor {
         }
     }
 
-    private static func now() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-    }
 }

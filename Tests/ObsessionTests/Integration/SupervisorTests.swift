@@ -88,6 +88,66 @@ import Testing
         #expect(load.failed == 0)
     }
 
+    @Test func failedForkIsRetriedAndTheSupervisorStays() throws {
+        let directory = try TemporaryDirectory()
+        #expect(chmod(directory.path, 0o777) == 0)
+        let socket = directory.file("hello.sock")
+        let nobody = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        // An unprivileged user, whose process limit the kernel enforces (root's it does not).
+        let limit = 16
+        let master = try ChildProcess("/usr/bin/prlimit",
+                                      ["--nproc=\(limit):\(limit)"] + nobody + [TestEnvironment.executable("hello"), "--listen", "unix:\(socket)",
+                                       "--socket-mode", "666", "--workers", "1", "--max-requests", "3"],
+                                      in: directory, name: "hello")
+        #expect(waitUntil { master.errorOutput.contains("listening on") }, "\(master.errorOutput)")
+        let nginx = try Nginx(upstream: "unix:\(socket)", in: directory)
+        // Other processes of the same user take every place but the master's threads', so that
+        // the places the worker process frees when it retires are taken.
+        var others = try (0..<(limit - ProcessInspection.threads(of: master.pid))).map {
+            try ChildProcess(nobody[0], Array(nobody.dropFirst()) + ["/bin/sleep", "60"], in: directory, name: "sleep\($0)")
+        }
+        for _ in 0..<3 { #expect(try nginx.request("/").status == 200) }
+        // The worker retires; its replacement cannot be forked (EAGAIN).
+        #expect(waitUntil { master.errorOutput.contains("cannot start a worker process: resource temporarily unavailable") },
+                "\(master.errorOutput)")
+        usleep(500_000)
+        #expect(master.isRunning, "the supervisor must outlive a failed fork: \(master.errorOutput)")
+        others = []
+        #expect(waitUntil { (try? nginx.request("/").status) == 200 }, "\(master.errorOutput)")
+    }
+
+    @Test func statusRequestsDuringRetirementsStopNoFreshWorker() throws {
+        let directory = try TemporaryDirectory()
+        let socket = directory.file("hello.sock")
+        let master = try ChildProcess(TestEnvironment.executable("hello"),
+                                      ["--listen", "unix:\(socket)", "--socket-mode", "666", "--processes", "2", "--workers", "1",
+                                       "--max-requests", "1"], in: directory, name: "hello")
+        #expect(waitUntil { master.errorOutput.components(separatedBy: "listening on").count == 3 })
+        let nginx = try Nginx(upstream: "unix:\(socket)", in: directory)
+        let storm = StopFlag()
+        let pid = master.pid
+        // SIGUSR1 every half millisecond: the master passes each on to every worker process, the
+        // one it has just forked included.
+        let stormer = Thread {
+            while !storm.isStopped {
+                kill(pid, SIGUSR1)
+                usleep(500)
+            }
+        }
+        stormer.start()
+        for _ in 0..<150 { _ = try? nginx.request("/") }
+        storm.stop()
+        usleep(200_000)
+        // A worker process stops only after its one request: a stop without a retirement before it
+        // is a fresh worker that ran the master's handler and wrote into its own shutdown pipe.
+        let lines = master.errorOutput.split(separator: "\n")
+        let processID = { (line: Substring) in line.split(separator: "]").first.map(String.init) ?? "" }
+        let retired = Set(lines.filter { $0.contains("retiring after 1 requests") }.map(processID))
+        let stopped = Set(lines.filter { $0.contains("stopping: finishing requests in flight") }.map(processID))
+        #expect(retired.count > 100)
+        #expect(stopped.subtracting(retired).isEmpty, "stopped without retiring: \(stopped.subtracting(retired))")
+    }
+
     @Test func sigtermStopsEveryProcess() throws {
         let directory = try TemporaryDirectory()
         let served = try Supervised(in: directory, arguments: ["--processes", "3"])
