@@ -44,7 +44,7 @@ struct FastCGIWorker: Sendable {
         defer { request.deallocate() }
         FCGX_InitRequest(request, -1, 0)
         defer { FCGX_Free(request, 1) }
-        let transport = FastCGITransport(request)
+        let transport = FastCGITransport(request, readTimeout: configuration.readTimeout)
         while !shutdown.isTriggered {
             if request.pointee.ipcFd < 0 {
                 let connection = accept()
@@ -71,6 +71,7 @@ struct FastCGIWorker: Sendable {
                 if Self.webServerIsDone(with: request) { FCGX_Detach(request) }
                 FCGX_Finish_r(request)
             }
+            responder.idle()
             if let budget, budget.spend() {
                 logLine("retiring after \(budget.limit) requests")
                 ShutdownSignal.trigger()

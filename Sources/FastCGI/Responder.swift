@@ -14,8 +14,10 @@ public protocol Responder: Sendable {
     /// ``HTTPStatusError``) if the headers have not left, and is logged.
     func respond(to request: Request, with response: Response) throws
 
-    /// Called on a worker thread that has waited a second without a request: a place for
-    /// bounded housekeeping, such as removing expired sessions. The default does nothing.
+    /// Called on a worker thread that has no request in hand: after each answer has gone, and
+    /// each second it waits without a request. A place for bounded housekeeping, such as
+    /// removing expired sessions; return at once when there is none to do, since it runs after
+    /// every request. The default does nothing.
     func idle()
 }
 

@@ -71,6 +71,23 @@ public final class Response {
         headers.first { HTTPSyntax.namesEqual($0.name, name) }?.value
     }
 
+    /// Says that the answer depends on the request header `name`: adds it to `Vary`, unless a
+    /// `Vary` header already names it (in any case) or `*`. Shared caches then keep one answer
+    /// per value of that header.
+    ///
+    /// ```swift
+    /// try response.vary(by: "Cookie")
+    /// ```
+    public func vary(by name: String) throws(ResponseError) {
+        let named = headers.contains { header in
+            HTTPSyntax.namesEqual(header.name, "Vary") && header.value.split(separator: ",").contains { listed in
+                let listed = listed.trimmingCharacters()
+                return listed == "*" || HTTPSyntax.namesEqual(listed, name)
+            }
+        }
+        if !named { try addHeader("Vary", name) }
+    }
+
     /// Adds a `Set-Cookie` header for `cookie`, after checking it (see ``Cookie``).
     ///
     /// ```swift

@@ -40,24 +40,29 @@ public struct CookieIdPersistence: Sendable {
         self.sameSite = sameSite
     }
 
-    /// The first well-formed session id among the request's cookies of this name.
+    /// The well-formed session ids among the request's cookies of this name, in order, at most
+    /// ``maxCandidates`` of them: the session is the first that names a stored one.
     ///
     /// ```swift
-    /// let id = persister.id(in: request)
+    /// let ids = persister.ids(in: request)
     /// ```
-    public func id(in request: Request) -> SessionID? {
-        // Read from the header's bytes: a string is made for the id alone, not for every cookie.
+    public func ids(in request: Request) -> [SessionID] {
+        // Read from the header's bytes: a string is made for each id alone, not for every cookie.
         cookieName.withUTF8Bytes { wanted in
             request.parameters.withValueBytes(of: "HTTP_COOKIE") { header in
-                var found: SessionID?
+                var found: [SessionID] = []
                 CookieHeader.forEach(in: header ?? UnsafeBufferPointer(start: nil, count: 0)) { name, value in
-                    if name.elementsEqual(wanted) { found = SessionID(validating: value) }
-                    return found == nil
+                    if name.elementsEqual(wanted), let id = SessionID(validating: value) { found.append(id) }
+                    return found.count < Self.maxCandidates
                 }
                 return found
             }
         }
     }
+
+    /// The most ids of one request that are looked up: a header full of made-up ids costs at
+    /// most this many lookups.
+    public static let maxCandidates = 4
 
     /// The cookie that gives the client `id`.
     ///

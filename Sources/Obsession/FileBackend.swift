@@ -72,11 +72,16 @@ public final class FileBackend: SessionBackend {
     /// and again if it is removed.
     /// By default: `obsession-sessions-<uid>` under `$TMPDIR` or `/tmp`, and the prefix `s_`.
     ///
+    /// The prefix is at most 64 characters of `A-Za-z0-9._-`: anything else (a `/`, a NUL) could
+    /// put session files outside the directory, and stops the program with a message.
+    ///
     /// ```swift
     /// let backend = FileBackend(directory: "/tmp/session-store", prefix: "session_")
     /// ```
     public init(directory: String? = nil, prefix: String = "s_", locking: Locking = .merge,
                 durability: Durability = .pageCache, fanOut: Int = 0, clock: any SessionClock = SystemClock()) {
+        precondition(prefix.utf8.count <= 64 && prefix.utf8.allSatisfy { SessionID.isIdByte($0) || $0 == UInt8(ascii: "_") },
+                     "FileBackend's prefix \(String(reflecting: prefix)) may hold only A-Za-z0-9._- (at most 64 characters)")
         self.directory = directory ?? Self.defaultDirectory()
         self.prefix = prefix
         self.locking = locking
@@ -102,7 +107,7 @@ public final class FileBackend: SessionBackend {
     public func load(_ id: SessionID) throws -> StoredSession? {
         try prepareDirectory()
         let path = self.path(of: id)
-        guard let file = try SessionFile(opening: path, writable: false) else { return nil }
+        guard let file = try SessionFile(opening: path, named: fileName(of: id), writable: false) else { return nil }
         defer { file.close() }
         // Nil: unlinked since we opened it. Deleted (the path is gone) or replaced (read it again).
         return try file.readSession() ?? load(id)
@@ -116,7 +121,7 @@ public final class FileBackend: SessionBackend {
         try prepareDirectory()
         let path = self.path(of: id)
         while true {
-            if let file = try SessionFile(opening: path, writable: true) {
+            if let file = try SessionFile(opening: path, named: fileName(of: id), writable: true) {
                 defer { file.close() }
                 if try update(file, at: path, merge) { return }
                 continue
@@ -140,10 +145,10 @@ public final class FileBackend: SessionBackend {
         // while the server ran, someone else may have taken its name (in /tmp, anyone can).
         // Missing is fine: the create then makes it again.
         _ = try checkPrivateDirectory(directory)
-        guard try SessionFile.create(path, record: SessionRecord.encode(data: data, createdAt: clock.now),
+        guard try SessionFile.create(path, named: fileName(of: id), record: SessionRecord.encode(data: data, createdAt: clock.now),
                                      modifiedAt: modificationTime, durability: durability,
                                      makeDirectories: { try makeDirectories(of: id) }) else { return false }
-        if durability == .fsync { syncDirectory(of: path) }
+        syncDirectory(of: path)
         return true
     }
 
@@ -152,11 +157,11 @@ public final class FileBackend: SessionBackend {
     /// it, or a cleaner of /tmp, where the default store lives), which would otherwise fail
     /// every new session until a restart.
     private func makeDirectories(of id: SessionID) throws {
-        try makePrivateDirectory(directory)
+        if try makePrivateDirectory(directory) { syncDirectory(of: directory) }
         var level = directory
         for character in id.text.utf8.prefix(fanOut) {
             level += "/" + SessionDirectory.levelName(character)
-            try makePrivateDirectory(level)
+            if try makePrivateDirectory(level) { syncDirectory(of: level) }
         }
     }
 
@@ -178,7 +183,7 @@ public final class FileBackend: SessionBackend {
         if record.count <= Self.inPlaceLimit {
             try file.write(record: record, modifiedAt: modificationTime, durability: durability, replacing: Int(status.st_size))
         } else {
-            try replace(path, with: record)
+            try replace(path, with: record, named: file.name)
         }
         return true
     }
@@ -190,13 +195,14 @@ public final class FileBackend: SessionBackend {
     /// Puts a record larger than a page in place by writing a temporary file and renaming it
     /// over the old one: a crash leaves the old record or the new one, and at worst a stray
     /// temporary file that garbage collection removes.
-    private func replace(_ path: String, with record: [UInt8]) throws {
+    private func replace(_ path: String, with record: [UInt8], named name: String) throws {
         let temporary = "\(path).tmp.\(SessionID.random().text.prefix(12))"
+        let temporaryName = "a temporary file for \(name)"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw SessionError.backendFailed("cannot create \(temporary): \(errnoDescription())") }
+        guard descriptor >= 0 else { throw SessionError.backendFailed("cannot create \(temporaryName): \(errnoDescription())") }
         do {
             defer { close(descriptor) }
-            try SessionFile(descriptor: descriptor, path: temporary)
+            try SessionFile(descriptor: descriptor, path: temporary, name: temporaryName)
                 .write(record: record, modifiedAt: modificationTime, durability: durability, replacing: 0)
         } catch {
             unlink(temporary)
@@ -205,16 +211,39 @@ public final class FileBackend: SessionBackend {
         guard rename(temporary, path) == 0 else {
             let cause = errno
             unlink(temporary)
-            throw SessionError.backendFailed("cannot replace \(path): \(errnoDescription(cause))")
+            throw SessionError.backendFailed("cannot replace \(name): \(errnoDescription(cause))")
         }
-        if durability == .fsync { syncDirectory(of: path) }
+        syncDirectory(of: path)
     }
 
+    /// Removes the session's file under its lock, so that no save that already holds the lock
+    /// can bring it back: such a save finishes first (a larger record renamed into place
+    /// included), and the file removed is the one it left.
     public func delete(_ id: SessionID) throws {
         let path = self.path(of: id)
-        guard unlink(path) == 0 || errno == ENOENT else {
-            throw SessionError.backendFailed("cannot remove \(path): \(errnoDescription())")
+        let name = fileName(of: id)
+        while true {
+            let file: SessionFile
+            do {
+                guard let opened = try SessionFile(opening: path, named: name, writable: false) else { return }
+                file = opened
+            } catch SessionError.unreadable {
+                // A symbolic link: removed as it is, never followed.
+                return try unlinkFile(path, named: name)
+            }
+            defer { file.close() }
+            try file.lock()
+            // Replaced by a rename while we waited: remove what replaced it.
+            if (try? file.isUnlinked()) == true { continue }
+            return try unlinkFile(path, named: name)
         }
+    }
+
+    private func unlinkFile(_ path: String, named name: String) throws {
+        guard unlink(path) == 0 || errno == ENOENT else {
+            throw SessionError.backendFailed("cannot remove \(name): \(errnoDescription())")
+        }
+        syncDirectory(of: path)
     }
 
     public func touch(_ id: SessionID) throws {
@@ -222,7 +251,7 @@ public final class FileBackend: SessionBackend {
         let now = clock.now
         var times = [timespec(tv_sec: now, tv_nsec: 0), timespec(tv_sec: now, tv_nsec: 0)]
         guard utimensat(AT_FDCWD, path, &times, AT_SYMLINK_NOFOLLOW) == 0 || errno == ENOENT else {
-            throw SessionError.backendFailed("cannot touch \(path): \(errnoDescription())")
+            throw SessionError.backendFailed("cannot touch \(fileName(of: id)): \(errnoDescription())")
         }
     }
 
@@ -236,15 +265,34 @@ public final class FileBackend: SessionBackend {
     /// share one open; with ``Locking/exclusive(timeout:)``, also takes the session's lock file.
     /// For a session that is not stored, a lease that remembers so: its load gives nil without
     /// opening the path a second time, and no lock file is made for an id nobody issued.
+    ///
+    /// The file is opened before the lock is taken, to make no lock file for an unknown id, and
+    /// looked at again once it is held: a rename may have replaced it while this request waited,
+    /// and the request must read what the holder before it left.
     public func lease(_ id: SessionID) throws -> (any SessionLease)? {
         try prepareDirectory()
         let path = self.path(of: id)
-        guard let file = try SessionFile(opening: path, writable: true) else { return NothingStoredLease.shared }
-        let lease = FileLease(file: file, status: try file.status())
-        if case .exclusive(let timeout) = locking {
-            lease.lockDescriptor = try lockExclusively(path + ".lock", timeout: timeout)
+        let name = fileName(of: id)
+        guard var file = try SessionFile(opening: path, named: name, writable: true) else { return NothingStoredLease.shared }
+        var lockDescriptor: Int32 = -1
+        do {
+            if case .exclusive(let timeout) = locking {
+                lockDescriptor = try lockExclusively(path + ".lock", named: "the lock of \(name)", timeout: timeout)
+                if try file.isUnlinked() {
+                    file.close()
+                    guard let current = try SessionFile(opening: path, named: name, writable: true) else {
+                        close(lockDescriptor)
+                        return NothingStoredLease.shared
+                    }
+                    file = current
+                }
+            }
+            return FileLease(file: file, status: try file.status(), lockDescriptor: lockDescriptor)
+        } catch {
+            file.close()
+            if lockDescriptor >= 0 { close(lockDescriptor) }
+            throw error
         }
-        return lease
     }
 
     public func load(_ id: SessionID, within lease: any SessionLease) throws -> StoredSession? {
@@ -262,9 +310,9 @@ public final class FileBackend: SessionBackend {
     }
 
     /// An exclusive `flock` on `path`, waiting up to `timeout` seconds.
-    private func lockExclusively(_ path: String, timeout: Double) throws -> Int32 {
+    private func lockExclusively(_ path: String, named name: String, timeout: Double) throws -> Int32 {
         let descriptor = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw SessionError.backendFailed("cannot open the lock \(path): \(errnoDescription())") }
+        guard descriptor >= 0 else { throw SessionError.backendFailed("cannot open \(name): \(errnoDescription())") }
         var waited = 0.0
         var pause = 0.001
         while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
@@ -272,7 +320,7 @@ public final class FileBackend: SessionBackend {
                 let cause = errno
                 close(descriptor)
                 if cause == EWOULDBLOCK || cause == EINTR { throw SessionError.lockTimeout(seconds: timeout) }
-                throw SessionError.backendFailed("cannot lock \(path): \(errnoDescription(cause))")
+                throw SessionError.backendFailed("cannot lock \(name): \(errnoDescription(cause))")
             }
             usleep(UInt32(pause * 1_000_000))
             waited += pause
@@ -296,15 +344,24 @@ public final class FileBackend: SessionBackend {
         }
     }
 
+    /// How messages name session `id`'s file: by the id's tag and the directory, since the id
+    /// is a credential that must not reach a log.
+    func fileName(of id: SessionID) -> String {
+        "the file of session \(id.tag) in \(directory)"
+    }
+
     /// Makes the directory 0700 on first use, and refuses one that is not ours or is a link.
     private func prepareDirectory() throws {
         if directoryReady.load(ordering: .acquiring) { return }
-        try makePrivateDirectory(directory)
+        if try makePrivateDirectory(directory) { syncDirectory(of: directory) }
         directoryReady.store(true, ordering: .releasing)
     }
 
+    /// With ``Durability/fsync``, syncs the directory holding `path`, whose entries changed (a
+    /// file made, renamed or removed, a directory made), so that the change survives power loss.
     private func syncDirectory(of path: String) {
-        let parent = String(path[..<path.lastIndex(of: "/")!])
+        guard durability == .fsync, let slash = path.lastIndex(of: "/") else { return }
+        let parent = slash == path.startIndex ? "/" : String(path[..<slash])
         let descriptor = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else { return }
         fsync(descriptor)
@@ -319,11 +376,13 @@ final class FileLease: SessionLease {
     private(set) var file: SessionFile?
     /// Its status when the lease began (owner checked).
     let status: stat
-    var lockDescriptor: Int32 = -1
+    /// The lock file's descriptor, holding its `flock`, with exclusive locking; else -1.
+    private var lockDescriptor: Int32
 
-    init(file: SessionFile, status: stat) {
+    init(file: SessionFile, status: stat, lockDescriptor: Int32) {
         self.file = file
         self.status = status
+        self.lockDescriptor = lockDescriptor
     }
 
     func closeFile() {
@@ -347,14 +406,17 @@ final class NothingStoredLease: SessionLease, Sendable {
     func end() {}
 }
 
-/// Makes `path` a directory of ours with mode 0700, or checks that it is one.
-func makePrivateDirectory(_ path: String) throws {
-    if mkdir(path, 0o700) != 0, errno != EEXIST {
+/// Makes `path` a directory of ours with mode 0700, or checks that it is one; true if it made it.
+@discardableResult
+func makePrivateDirectory(_ path: String) throws -> Bool {
+    let made = mkdir(path, 0o700) == 0
+    if !made, errno != EEXIST {
         throw SessionError.backendFailed("cannot make the session directory \(path): \(errnoDescription())")
     }
     guard try checkPrivateDirectory(path) else {
         throw SessionError.backendFailed("the session directory \(path) was removed as it was made")
     }
+    return made
 }
 
 /// Checks that `path` is a directory of ours with mode 0700, and sets the mode if only that is

@@ -5,17 +5,33 @@ enum JSON {
         let description: String
     }
 
-    /// Deepest nesting accepted: deeper input is refused, not a stack overflow.
+    /// Why a value cannot be written: it nests deeper than the reader accepts, so it would save
+    /// and then fail to load, logging its user out.
+    struct DepthError: Error, CustomStringConvertible {
+        /// The session key whose value is too deep, when the value written was a session's data.
+        var key: String?
+
+        var description: String {
+            let value = key.map { "the value under \(String(reflecting: $0))" } ?? "the value"
+            return "\(value) nests deeper than \(JSON.maxDepth) levels"
+        }
+    }
+
+    /// Deepest nesting accepted, counted from the outermost value (a session's data object) at
+    /// level 0: a value at level `maxDepth` is refused, by the writer as by the reader. Neither
+    /// recurses further, so no input and no value can exhaust the stack.
     static let maxDepth = 100
 
-    static func encode(_ value: SessionValue) -> [UInt8] {
+    /// The value as JSON text; throws ``DepthError`` for a value nested deeper than ``maxDepth``.
+    static func encode(_ value: SessionValue) throws(DepthError) -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(64)
-        write(value, to: &output)
+        try write(value, depth: 0, to: &output)
         return output
     }
 
-    private static func write(_ value: SessionValue, to output: inout [UInt8]) {
+    private static func write(_ value: SessionValue, depth: Int, to output: inout [UInt8]) throws(DepthError) {
+        guard depth < maxDepth else { throw DepthError() }
         switch value {
         case .null: output += "null".utf8
         case .bool(let flag): output += (flag ? "true" : "false").utf8
@@ -27,28 +43,33 @@ enum JSON {
             output.append(UInt8(ascii: "["))
             for (index, element) in elements.enumerated() {
                 if index > 0 { output.append(UInt8(ascii: ",")) }
-                write(element, to: &output)
+                try write(element, depth: depth + 1, to: &output)
             }
             output.append(UInt8(ascii: "]"))
         case .object(let members):
             output.append(UInt8(ascii: "{"))
             if members.count == 1, let (key, value) = members.first {
                 // One member needs no sorting, and no array of keys to sort.
-                writeMember(key, value, to: &output)
+                try writeMember(key, value, depth: depth, to: &output)
             } else {
                 for (index, key) in members.keys.sorted().enumerated() {
                     if index > 0 { output.append(UInt8(ascii: ",")) }
-                    writeMember(key, members[key]!, to: &output)
+                    try writeMember(key, members[key]!, depth: depth, to: &output)
                 }
             }
             output.append(UInt8(ascii: "}"))
         }
     }
 
-    private static func writeMember(_ key: String, _ value: SessionValue, to output: inout [UInt8]) {
+    /// One member of an object at level `depth`; a top-level member names itself in a depth error.
+    private static func writeMember(_ key: String, _ value: SessionValue, depth: Int, to output: inout [UInt8]) throws(DepthError) {
         writeString(key, to: &output)
         output.append(UInt8(ascii: ":"))
-        write(value, to: &output)
+        do {
+            try write(value, depth: depth + 1, to: &output)
+        } catch {
+            throw DepthError(key: error.key ?? (depth == 0 ? key : nil))
+        }
     }
 
     private static func writeString(_ text: String, to output: inout [UInt8]) {

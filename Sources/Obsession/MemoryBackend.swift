@@ -1,7 +1,9 @@
 import Synchronization
 
 /// Sessions kept in this process's memory, at most `size` of them: when full, the least
-/// recently used sixteenth is dropped to make room. For tests and single-process servers; sessions are lost on restart.
+/// recently used sixteenth is dropped to make room. For tests and single-process servers: each
+/// process has a store of its own (with `--processes 2`, a session saved by one process is
+/// unknown to the other), and sessions are lost on restart.
 ///
 /// ```swift
 /// let app = SessionMiddleware(application, backend: MemoryBackend(size: 1000))
@@ -92,5 +94,15 @@ public final class MemoryBackend: SessionBackend {
 
     public func keys() throws -> [SessionID] {
         state.withLock { Array($0.entries.keys) }
+    }
+
+    /// Removes up to `limit` sessions last saved or touched before `time`, without counting the
+    /// look as a use: eviction keeps following the requests' own use.
+    public func collectGarbage(olderThan time: Int, limit: Int) throws -> Int {
+        state.withLock { state in
+            let stale = state.entries.filter { $0.value.stored.modifiedAt < time }.keys.prefix(limit)
+            for id in stale { state.entries[id] = nil }
+            return stale.count
+        }
     }
 }

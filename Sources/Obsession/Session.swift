@@ -45,45 +45,60 @@ public final class Session: Sequence {
         self.settings = settings
     }
 
-    /// Loads the session the client's id names. An unknown, expired or unreadable session
-    /// leaves this one empty (it gets a new id when saved); `log` hears why.
-    func start(clientID id: SessionID?, log: (String) -> Void) throws {
-        guard let id else { return }
-        let stored: StoredSession?
-        do {
-            lease = try backend.lease(id)
-            stored = try lease.map { try backend.load(id, within: $0) } ?? backend.load(id)
-        } catch SessionError.unreadable(let reason) {
-            log("session replaced by a fresh one: \(reason)")
+    /// Loads the first session the client's ids name that is stored and usable: the client may
+    /// send several cookies of the session's name (one tossed in by a sibling domain, say), and
+    /// an unknown one before the real one must not log its user out. An unknown, expired or
+    /// unreadable session is passed over, and with none left this one stays empty (it gets a new
+    /// id when saved); `log` hears why.
+    func start(clientIDs ids: [SessionID], log: (String) -> Void) throws {
+        for id in ids {
+            let stored: StoredSession?
+            do {
+                let lease = try backend.lease(id)
+                stored = try lease.map { try backend.load(id, within: $0) } ?? backend.load(id)
+                if stored == nil { lease?.end() } else { self.lease = lease }
+            } catch SessionError.unreadable(let reason) {
+                log("session \(id.tag) replaced by a fresh one: \(reason)")
+                continue
+            }
+            guard let stored, try adopt(stored, id: id, log: log) else {
+                end()
+                continue
+            }
+            clientID = id
+            if let maxAge = settings.cookie.maxAge, settings.clock.now - stored.modifiedAt > maxAge / 8 {
+                touchDue = true
+                cookieDue = true
+            }
             return
         }
-        guard let stored else { return }
+    }
+
+    /// Makes `stored`, the session `id`, this request's session, if it has not expired and its
+    /// data is a JSON object; an expired one is removed. False, with the reason told to `log`,
+    /// when it cannot be used.
+    private func adopt(_ stored: StoredSession, id: SessionID, log: (String) -> Void) throws -> Bool {
         let now = settings.clock.now
         if now - stored.modifiedAt > settings.idleTimeout {
-            log("session expired after \(now - stored.modifiedAt) s idle (limit \(settings.idleTimeout) s)")
+            log("session \(id.tag) expired after \(now - stored.modifiedAt) s idle (limit \(settings.idleTimeout) s)")
             try backend.delete(id)
-            return
+            return false
         }
         if let lifetime = settings.absoluteTimeout, now - stored.createdAt > lifetime {
-            log("session expired \(now - stored.createdAt) s after it began (limit \(lifetime) s)")
+            log("session \(id.tag) expired \(now - stored.createdAt) s after it began (limit \(lifetime) s)")
             try backend.delete(id)
-            return
+            return false
         }
-        do {
-            guard case .object(let members) = try JSON.decode(stored.data) else { throw JSON.SyntaxError(description: "not an object") }
-            data = members
-            storedBytes = stored.data
-        } catch {
-            log("session replaced by a fresh one: its data is not a JSON object (\(error))")
-            return
+        guard case .object(let members) = try? JSON.decode(stored.data) else {
+            log("session \(id.tag) replaced by a fresh one: its data is not a JSON object")
+            return false
         }
-        clientID = id
+        data = members
+        storedBytes = stored.data
         currentID = id
+        clearChanges()
         cameFromBackend = true
-        if let maxAge = settings.cookie.maxAge, now - stored.modifiedAt > maxAge / 8 {
-            touchDue = true
-            cookieDue = true
-        }
+        return true
     }
 
     /// The session's id; a new session gets one now (it reaches the client when saved).
@@ -170,19 +185,20 @@ public final class Session: Sequence {
                     vanished = true
                     return nil
                 }
-                return self.encodeForStore(self.data)
+                return try self.encodeForStore(self.data)
             }
             if let read = self.storedBytes, read == current.data {
                 // Unchanged since this request read it: its changes are all there is to merge.
-                return self.encodeForStore(self.data)
+                return try self.encodeForStore(self.data)
             }
             var merged = (try? JSON.decode(current.data))?.objectValue ?? [:]
             for key in self.changedKeys { merged[key] = self.data[key] }
             for key in self.removedKeys { merged[key] = nil }
-            return self.encodeForStore(merged)
+            return try self.encodeForStore(merged)
         }
         // A new session's id is fresh: its record is created without a look for one first.
         let created = try !cameFromBackend && backend.create(id, data: encodeForStore(data))
+        if created { settings.sessionsCreated.add(1, ordering: .relaxed) }
         if !created {
             if let lease, id == clientID {
                 try backend.update(id, within: lease, merge)
@@ -207,9 +223,15 @@ public final class Session: Sequence {
         }
     }
 
-    /// Makes `merged` the session's data and the bytes to store.
-    private func encodeForStore(_ merged: [String: SessionValue]) -> [UInt8] {
-        let bytes = JSON.encode(.object(merged))
+    /// Makes `merged` the session's data and the bytes to store. Throws
+    /// ``SessionError/coding(_:)`` for a value nested deeper than a session can be read back.
+    private func encodeForStore(_ merged: [String: SessionValue]) throws(SessionError) -> [UInt8] {
+        let bytes: [UInt8]
+        do {
+            bytes = try JSON.encode(.object(merged))
+        } catch {
+            throw .coding(error.description)
+        }
         data = merged
         storedBytes = bytes
         return bytes
@@ -220,8 +242,9 @@ public final class Session: Sequence {
         removedKeys = []
     }
 
-    /// Gives the session a new id, keeping its data, and removes the old id from the backend.
-    /// Do this when privileges change (a login), so an id known before is worth nothing after.
+    /// Gives the session a new id and a new CSRF token, keeping its other data, and removes the
+    /// old id from the backend. Do this when privileges change (a login), so that an id or a
+    /// token known before is worth nothing after.
     ///
     /// ```swift
     /// try session.cycle()
@@ -230,6 +253,7 @@ public final class Session: Sequence {
     public func cycle() throws {
         let old = currentID
         currentID = SessionID.random()
+        data[Self.csrfKey] = nil
         if !data.isEmpty {
             try backend.save(currentID!, data: encodeForStore(data))
             clearChanges()
@@ -246,19 +270,13 @@ public final class Session: Sequence {
     /// Switches this request to the stored session `id`, for a service that passes the id by
     /// other means than the cookie. The client is sent the new id.
     ///
-    /// Throws ``SessionError/unknownId`` if there is no such session.
+    /// Throws ``SessionError/unknownId`` if there is no such session, or it expired.
     ///
     /// ```swift
     /// try session.load(id: idFromTheOtherService)
     /// ```
     public func load(id: SessionID) throws {
-        guard let stored = try backend.load(id),
-              case .object(let members) = try? JSON.decode(stored.data) else { throw SessionError.unknownId }
-        data = members
-        storedBytes = stored.data
-        currentID = id
-        clearChanges()
-        cameFromBackend = true
+        guard let stored = try backend.load(id), try adopt(stored, id: id, log: { _ in }) else { throw SessionError.unknownId }
         cookieDue = id != clientID
     }
 
@@ -293,14 +311,18 @@ public final class Session: Sequence {
             try backend.touch(currentID)
             touchDue = false
         }
-        guard cookieDue || expireDue else { return }
+        // The answer depends on the session: a shared cache must not give it to another client.
+        try response.vary(by: "Cookie")
+        guard cookieDue || expireDue else {
+            if cameFromBackend, response.header("Cache-Control") == nil { try response.addHeader("Cache-Control", "private") }
+            return
+        }
         if cookieDue, let currentID {
             try response.setCookie(settings.cookie.cookie(for: currentID))
         } else {
             try response.setCookie(settings.cookie.expiredCookie())
         }
         if response.header("Cache-Control") == nil { try response.addHeader("Cache-Control", "no-store") }
-        if response.header("Vary") == nil { try response.addHeader("Vary", "Cookie") }
         clientID = cookieDue ? currentID : nil
         cookieDue = false
         expireDue = false

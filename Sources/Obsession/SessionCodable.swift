@@ -1,12 +1,22 @@
 extension Session {
     /// Stores an application's own `Encodable` value under `key`, as a ``SessionValue``.
     ///
+    /// Throws ``SessionError/coding(_:)``, and stores nothing, for a value the session could not
+    /// read back: one nested deeper than 100 levels. (A value set through the subscript is
+    /// checked when the session is saved, which then fails the same way.)
+    ///
     /// ```swift
     /// struct Cart: Codable { var items: [String]; var total: Int }
     /// try session.set(Cart(items: ["tea"], total: 4), forKey: "cart")
     /// ```
     public func set(_ value: some Encodable, forKey key: String) throws {
-        self[key] = try SessionValueEncoder.encode(value)
+        let encoded = try SessionValueEncoder.encode(value)
+        do {
+            _ = try JSON.encode([key: encoded])
+        } catch {
+            throw SessionError.coding(error.description)
+        }
+        self[key] = encoded
     }
 
     /// Reads back a `Decodable` value stored under `key`; nil if there is none.

@@ -1,21 +1,26 @@
 import Glibc
 
 /// One open session file: the system calls of reading and rewriting a record in place.
+///
+/// Messages name the file by `name` ("the file of session 3fa9c2e1 in /var/lib/app"), never by
+/// its path: the path holds the session id, a credential that must not reach a log.
 struct SessionFile {
     let descriptor: Int32
     let path: String
+    let name: String
 
     /// Opens an existing session file; nil if there is none.
-    init?(opening path: String, writable: Bool) throws {
+    init?(opening path: String, named name: String, writable: Bool) throws {
         // withCString: passing the string itself would copy it into an array first.
         let descriptor = path.withCString { open($0, (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC) }
         guard descriptor >= 0 else {
             if errno == ENOENT || errno == ENOTDIR { return nil }
-            if errno == ELOOP { throw SessionError.unreadable("\(path) is a symbolic link") }
-            throw SessionError.backendFailed("cannot open \(path): \(errnoDescription())")
+            if errno == ELOOP { throw SessionError.unreadable("\(name) is a symbolic link") }
+            throw SessionError.backendFailed("cannot open \(name): \(errnoDescription())")
         }
         self.descriptor = descriptor
         self.path = path
+        self.name = name
     }
 
     /// Makes the session file `path` holding `record`; false if another request made it first.
@@ -24,7 +29,7 @@ struct SessionFile {
     /// A record of one page is written straight into the new file: a crash can leave it empty
     /// (which reads as missing, for a session that never reached its client) but not half
     /// written. A larger one is written under a temporary name and linked into place whole.
-    static func create(_ path: String, record: [UInt8], modifiedAt: Int?, durability: FileBackend.Durability,
+    static func create(_ path: String, named name: String, record: [UInt8], modifiedAt: Int?, durability: FileBackend.Durability,
                        makeDirectories: () throws -> Void) throws -> Bool {
         let direct = record.count <= FileBackend.inPlaceLimit
         let target = direct ? path : "\(path).tmp.\(SessionID.random().text.prefix(12))"
@@ -36,11 +41,11 @@ struct SessionFile {
         }
         guard descriptor >= 0 else {
             if errno == EEXIST { return false }
-            throw SessionError.backendFailed("cannot create \(target): \(errnoDescription())")
+            throw SessionError.backendFailed("cannot create \(name): \(errnoDescription())")
         }
         do {
             defer { Glibc.close(descriptor) }
-            try SessionFile(descriptor: descriptor, path: target)
+            try SessionFile(descriptor: descriptor, path: target, name: name)
                 .write(record: record, modifiedAt: modifiedAt, durability: durability, replacing: 0)
         } catch {
             unlink(target)
@@ -50,22 +55,23 @@ struct SessionFile {
         defer { unlink(target) }
         guard link(target, path) == 0 else {
             if errno == EEXIST { return false }
-            throw SessionError.backendFailed("cannot create \(path): \(errnoDescription())")
+            throw SessionError.backendFailed("cannot create \(name): \(errnoDescription())")
         }
         return true
     }
 
     /// Wraps a descriptor this backend opened.
-    init(descriptor: Int32, path: String) {
+    init(descriptor: Int32, path: String, name: String) {
         self.descriptor = descriptor
         self.path = path
+        self.name = name
     }
 
     func close() { Glibc.close(descriptor) }
 
     func lock() throws {
         while flock(descriptor, LOCK_EX) != 0 {
-            guard errno == EINTR else { throw SessionError.backendFailed("cannot lock \(path): \(errnoDescription())") }
+            guard errno == EINTR else { throw SessionError.backendFailed("cannot lock \(name): \(errnoDescription())") }
         }
     }
 
@@ -77,9 +83,9 @@ struct SessionFile {
     /// The file's status, after checking it is a regular file of ours.
     func status() throws -> stat {
         var status = stat()
-        guard fstat(descriptor, &status) == 0 else { throw SessionError.backendFailed("cannot read \(path): \(errnoDescription())") }
-        guard status.st_uid == effectiveUser else { throw SessionError.unreadable("\(path) belongs to another user (uid \(status.st_uid))") }
-        guard status.st_mode & S_IFMT == S_IFREG else { throw SessionError.unreadable("\(path) is not a regular file") }
+        guard fstat(descriptor, &status) == 0 else { throw SessionError.backendFailed("cannot read \(name): \(errnoDescription())") }
+        guard status.st_uid == effectiveUser else { throw SessionError.unreadable("\(name) belongs to another user (uid \(status.st_uid))") }
+        guard status.st_mode & S_IFMT == S_IFREG else { throw SessionError.unreadable("\(name) is not a regular file") }
         return status
     }
 
@@ -92,7 +98,7 @@ struct SessionFile {
         let status = try lockedRead ? self.status() : known ?? self.status()
         let size = Int(status.st_size)
         guard size <= FileBackend.maxDataSize + SessionRecord.headerSize else {
-            throw SessionError.unreadable("\(path) is \(size) bytes, larger than any session record")
+            throw SessionError.unreadable("\(name) is \(size) bytes, larger than any session record")
         }
         // Read into scratch memory (on the stack when small); only the data is kept.
         let record = try withUnsafeTemporaryAllocation(byteCount: max(size, 1), alignment: 8) { buffer in
@@ -100,7 +106,7 @@ struct SessionFile {
             while offset < size {
                 let count = pread(descriptor, buffer.baseAddress! + offset, size - offset, off_t(offset))
                 if count < 0, errno == EINTR { continue }
-                guard count >= 0 else { throw SessionError.backendFailed("cannot read \(path): \(errnoDescription())") }
+                guard count >= 0 else { throw SessionError.backendFailed("cannot read \(name): \(errnoDescription())") }
                 if count == 0 { break }
                 offset += count
             }
@@ -117,7 +123,7 @@ struct SessionFile {
         if let stored = try read(lockedRead: false, known: known) { return stored }
         if try isUnlinked() { return nil }
         guard let stored = try read(lockedRead: true) else {
-            throw SessionError.unreadable("\(path) is not an intact session record")
+            throw SessionError.unreadable("\(name) is not an intact session record")
         }
         return stored
     }
@@ -132,19 +138,19 @@ struct SessionFile {
         }
         if record.count > size, size > 0 {
             let result = posix_fallocate(descriptor, 0, off_t(record.count))
-            guard result == 0 else { throw SessionError.backendFailed("cannot grow \(path): \(errnoDescription(result))") }
+            guard result == 0 else { throw SessionError.backendFailed("cannot grow \(name): \(errnoDescription(result))") }
         }
         let written = record.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
-        guard written == record.count else { throw SessionError.backendFailed("cannot write \(path): \(errnoDescription())") }
+        guard written == record.count else { throw SessionError.backendFailed("cannot write \(name): \(errnoDescription())") }
         if record.count < size, ftruncate(descriptor, off_t(record.count)) != 0 {
-            throw SessionError.backendFailed("cannot truncate \(path): \(errnoDescription())")
+            throw SessionError.backendFailed("cannot truncate \(name): \(errnoDescription())")
         }
         if let modifiedAt {
             var times = [timespec(tv_sec: modifiedAt, tv_nsec: 0), timespec(tv_sec: modifiedAt, tv_nsec: 0)]
             futimens(descriptor, &times)
         }
         if durability == .fsync, fdatasync(descriptor) != 0 {
-            throw SessionError.backendFailed("cannot sync \(path): \(errnoDescription())")
+            throw SessionError.backendFailed("cannot sync \(name): \(errnoDescription())")
         }
     }
 }

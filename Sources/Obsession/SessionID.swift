@@ -63,6 +63,20 @@ public struct SessionID: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { text }
 
+    /// A short tag for log lines: eight hexadecimal digits of a hash of the id. An id is a
+    /// bearer credential and never goes to a log; its tag tells one session's lines from
+    /// another's and gives away nothing of the id (its 240 bits stay unguessable).
+    ///
+    /// ```swift
+    /// request.log("session \(session.id.tag) refused")   // "session 3fa9c2e1 refused"
+    /// ```
+    public var tag: String {
+        var hash = FNV1a()
+        hash.add(text.utf8)
+        let digits = String(hash.value >> 32, radix: 16)
+        return String(repeating: "0", count: 8 - digits.count) + digits
+    }
+
     static func isIdByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),

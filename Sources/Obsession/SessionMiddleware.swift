@@ -46,7 +46,7 @@ public struct SessionMiddleware<Application: Responder>: Responder {
     }
 
     public func respond(to request: Request, with response: Response) throws {
-        let slot = SessionSlot(backend: backend, settings: settings, clientID: settings.cookie.id(in: request), response: response)
+        let slot = SessionSlot(backend: backend, settings: settings, clientIDs: settings.cookie.ids(in: request), response: response)
         request[SessionSlot.self] = slot
         defer { slot.session?.end() }
         // One capture: the closure's context is the slot itself, with nothing to allocate.
@@ -63,19 +63,29 @@ public struct SessionMiddleware<Application: Responder>: Responder {
 }
 
 extension SessionMiddleware {
-    /// Collects expired sessions when a worker is idle: at most one pass a minute per process,
-    /// at most 1,000 files removed a pass (with the file backend, about 16,000 looked at).
+    /// Collects expired sessions between requests, at the pace new ones are made: a pass once a
+    /// minute, or once a second while a thousand or more sessions were made since the last; a
+    /// pass removes at most twice as many as were made since the last, and at least 1,000 (with
+    /// the file backend it looks at 16 times as many files). So a flood of clients that never
+    /// come back (each making a session) cannot outgrow the collection. Then the application's
+    /// own ``Responder/idle()``.
     public func idle() {
+        collectGarbageIfDue()
+        application.idle()
+    }
+
+    private func collectGarbageIfDue() {
         let now = settings.clock.now
         let last = settings.lastCollection.load(ordering: .relaxed)
-        guard now - last >= 60,
+        let made = settings.sessionsCreated.load(ordering: .relaxed)
+        guard now - last >= 60 || (now - last >= 1 && made >= 1000),
               settings.lastCollection.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged else { return }
+        settings.sessionsCreated.subtract(made, ordering: .relaxed)
         do {
-            _ = try backend.collectGarbage(olderThan: now - settings.idleTimeout, limit: 1000)
+            _ = try backend.collectGarbage(olderThan: now - settings.idleTimeout, limit: max(1000, 2 * made))
         } catch {
             logLine("session garbage collection failed: \(error)")
         }
-        application.idle()
     }
 }
 
@@ -117,8 +127,10 @@ final class SessionMiddlewareSettings: Sendable {
     let idleTimeout: Int
     let absoluteTimeout: Int?
     let clock: any SessionClock
-    /// When idle workers last collected garbage, in seconds since 1970.
+    /// When the last garbage collection began, in seconds since 1970.
     let lastCollection = Atomic<Int>(0)
+    /// Sessions stored for the first time since the last garbage collection began.
+    let sessionsCreated = Atomic<Int>(0)
 
     init(cookie: CookieIdPersistence, idleTimeout: Int, absoluteTimeout: Int?, clock: any SessionClock) {
         self.cookie = cookie
@@ -133,16 +145,16 @@ final class SessionSlot: RequestAttachmentKey {
     typealias Value = SessionSlot
     private let backend: any SessionBackend
     private let settings: SessionMiddlewareSettings
-    private let clientID: SessionID?
+    private let clientIDs: [SessionID]
     /// The request's response, which holds this slot's commit hook and so outlives every call of it.
     private unowned let response: Response
     // Unchecked at run time for the reason `Session` gives.
     @exclusivity(unchecked) private(set) var session: Session?
 
-    init(backend: any SessionBackend, settings: SessionMiddlewareSettings, clientID: SessionID?, response: Response) {
+    init(backend: any SessionBackend, settings: SessionMiddlewareSettings, clientIDs: [SessionID], response: Response) {
         self.backend = backend
         self.settings = settings
-        self.clientID = clientID
+        self.clientIDs = clientIDs
         self.response = response
     }
 
@@ -154,7 +166,7 @@ final class SessionSlot: RequestAttachmentKey {
     func session(log: (String) -> Void) throws -> Session {
         if let session { return session }
         let session = Session(backend: backend, settings: settings)
-        try session.start(clientID: clientID, log: log)
+        try session.start(clientIDs: clientIDs, log: log)
         self.session = session
         return session
     }

@@ -97,6 +97,13 @@ extension SessionValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, Ex
 }
 
 extension SessionValue: CustomStringConvertible {
-    /// The value as JSON text.
-    public var description: String { String(decoding: JSON.encode(self), as: UTF8.self) }
+    /// The value as JSON text; for a value nested deeper than a session can store, a note
+    /// saying so.
+    public var description: String {
+        do {
+            return String(decoding: try JSON.encode(self), as: UTF8.self)
+        } catch {
+            return "<\(error)>"
+        }
+    }
 }

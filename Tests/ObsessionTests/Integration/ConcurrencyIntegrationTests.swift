@@ -25,12 +25,47 @@ import Testing
         #expect(json.contains("\"start\":1"))
     }
 
-    @Test(arguments: [1, 2])
-    func oneKeyIncrementedAtOnceUnderTheExclusiveLockCountsExactly(processes: Int) throws {
+    /// A key long enough to make the session's record larger than a page (about 5.6 KB), which
+    /// is replaced by rename rather than rewritten in place.
+    static let largeKey = String(repeating: "p", count: 5600)
+
+    @Test(arguments: [1, 2], [false, true])
+    func oneKeyIncrementedAtOnceUnderTheExclusiveLockCountsExactly(processes: Int, large: Bool) throws {
         let directory = try TemporaryDirectory()
         let demo = try DemoServer(in: directory, arguments: ["--workers", "4", "--locking", "exclusive"], processes: processes)
         let cookie = try #require(try demo.request("/incr?key=n", method: "POST").sessionCookie)
+        if large { _ = try demo.request("/incr?key=\(Self.largeKey)", method: "POST", cookie: cookie) }
         #expect(concurrently(200, port: demo.nginx.port, cookie: cookie) { _ in "/incr?key=n" } == 200)
-        #expect(try demo.request("/session.json", cookie: cookie).text == "{\"n\":201}\n")
+        #expect(try demo.request("/session.json", cookie: cookie).text.contains("\"n\":201"))
+    }
+
+    /// Three clients keep incrementing while a fourth logs out, round after round: the logged-out
+    /// session must never come back under its old id.
+    @Test(arguments: ["merge", "exclusive"], [false, true])
+    func logoutStandsAgainstConcurrentSaves(locking: String, large: Bool) throws {
+        let directory = try TemporaryDirectory()
+        let demo = try DemoServer(in: directory, arguments: ["--workers", "4", "--locking", locking])
+        let port = demo.nginx.port
+        var revived = 0
+        for _ in 0..<30 {
+            let home = try demo.request("/")
+            let cookie = try #require(home.sessionCookie)
+            let token = try #require(home.csrfToken)
+            if large { _ = try demo.request("/incr?key=\(Self.largeKey)", method: "POST", cookie: cookie) }
+            DispatchQueue.concurrentPerform(iterations: 4) { client in
+                if client == 3 {
+                    usleep(2_000)
+                    _ = try? HTTPClient.request(port: port, "/logout", method: "POST", cookie: cookie, form: "csrf=\(token)")
+                } else {
+                    for _ in 0..<6 { _ = try? HTTPClient.request(port: port, method: "POST", path: "/incr?key=n", headers: [("Cookie", cookie)]) }
+                }
+            }
+            let id = String(cookie.dropFirst(5))
+            let stored = try demo.request("/session.json", cookie: cookie).text
+            if demo.sessionFiles.contains("s_" + id) || stored != "{}\n" {
+                revived += 1
+            }
+        }
+        #expect(revived == 0, "the logged-out session came back in \(revived) of 30 rounds")
     }
 }

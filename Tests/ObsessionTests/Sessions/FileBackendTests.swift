@@ -73,6 +73,13 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: path(id) + ".lock"))
     }
 
+    @Test(arguments: ["../s_", "a/b", "/", "s_\u{0}", "s p", String(repeating: "p", count: 65)])
+    func prefixThatCouldLeaveTheDirectoryIsRefused(prefix: String) async {
+        await #expect(processExitsWith: .failure) { [prefix] in
+            _ = FileBackend(directory: "/tmp/unused", prefix: prefix)
+        }
+    }
+
     @Test func directoryIs0700AndFiles0600WhateverTheUmask() throws {
         let old = umask(0)
         defer { umask(old) }

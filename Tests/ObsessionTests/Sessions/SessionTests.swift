@@ -124,6 +124,42 @@ import Testing
         #expect(response.sessionCookie() == known.text)
     }
 
+    @Test(arguments: ["idle", "absolute"])
+    func loadRefusesAnExpiredSessionAndDoesNotRevive(limit: String) throws {
+        let (expired, _) = try existingSession(["user": "bob"])
+        clock.advance(limit == "idle" ? 1441 : 100)
+        let response = exchange(middleware(absoluteTimeout: 50) { request, response in
+            let session = try request.session()
+            #expect(throws: SessionError.unknownId) { try session.load(id: expired) }
+            session["x"] = 1
+        })
+        #expect(response.sessionCookie() != expired.text)
+        #expect(try backend.inner.load(expired) == nil, "an expired session is removed, not revived")
+    }
+
+    @Test func valueNestedDeeperThanTheReaderTakesIsRefusedAndTheOldSessionKept() throws {
+        let (id, cookie) = try existingSession(["user": "ann"])
+        var deep: SessionValue = 1
+        for _ in 0..<JSON.maxDepth { deep = [deep] }
+        let tooDeep = deep
+        let response = exchange(middleware { request, _ in try request.session()["deep"] = tooDeep }, cookie: cookie)
+        #expect(response.status == 500)
+        #expect(response.errorLog.first?.contains("the value under \"deep\" nests deeper than \(JSON.maxDepth) levels") == true)
+        #expect(try JSON.decode(#require(try backend.inner.load(id)).data) == ["user": "ann"])
+        let session = Session(backend: backend, settings: .init(cookie: .init(), idleTimeout: 60, absoluteTimeout: nil, clock: clock))
+        #expect(throws: SessionError.self) { try session.set(deep, forKey: "deep") }
+        session["shallow"] = [[1]]
+        #expect(session["deep"] == nil)
+    }
+
+    @Test func valueNestedThousandsDeepIsRefusedWithoutExhaustingTheStack() throws {
+        var deep: SessionValue = 1
+        for _ in 0..<2_000 { deep = [deep] }
+        #expect(throws: JSON.DepthError.self) { try JSON.encode(deep) }
+        let text = Array(String(repeating: "[", count: 50_000).utf8)
+        #expect(throws: JSON.SyntaxError.self) { try JSON.decode(text) }
+    }
+
     @Test func cookieCarriesEveryAttribute() {
         let persister = CookieIdPersistence(cookieName: "mysession", maxAge: 86400, path: "/my-site",
                                             domain: "mysite.example.org", secure: true, sameSite: .strict)
@@ -164,7 +200,7 @@ import Testing
         }, cookie: cookie)
         #expect(response.text == "none")
         #expect(try backend.inner.load(id) == nil)
-        #expect(response.errorLog.first?.contains("session expired after 601 s idle") == true)
+        #expect(response.errorLog.first?.contains("expired after 601 s idle") == true)
     }
 
     @Test func idleTimeoutDefaultsToTheCookiesMaxAgeElse24Minutes() throws {
@@ -277,6 +313,18 @@ import Testing
         try memory.save(newcomer, data: [1])
         // 65 sessions for 64 places: the 1 over, and 4 more (64 / 16), the least recently used.
         #expect(try Set(memory.keys()) == Set(ids.prefix(8) + ids.dropFirst(13) + [newcomer]))
+    }
+
+    @Test func memoryBackendsGarbageCollectionLeavesTheOrderOfUseAlone() throws {
+        let memory = MemoryBackend(size: 32, clock: clock)
+        let ids = (0..<32).map { _ in SessionID.random() }
+        for id in ids { try memory.save(id, data: [1]) }
+        for id in ids.dropFirst(4) { _ = try memory.load(id) }
+        #expect(try memory.collectGarbage(olderThan: clock.now - 10, limit: 100) == 0)
+        let newcomer = SessionID.random()
+        try memory.save(newcomer, data: [1])
+        // 33 for 32 places: the 1 over and 2 more (32 / 16), the three least recently used.
+        #expect(try Set(memory.keys()) == Set(ids.dropFirst(3) + [newcomer]))
     }
 
     @Test(arguments: ["memory", "file", "file with fan-out"])
