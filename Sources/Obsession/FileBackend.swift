@@ -195,9 +195,9 @@ public final class FileBackend: SessionBackend {
     /// Puts a record larger than a page in place by writing a temporary file and renaming it
     /// over the old one: a crash leaves the old record or the new one, and at worst a stray
     /// temporary file that garbage collection removes.
-    private func replace(_ path: String, with record: [UInt8], named name: String) throws {
+    private func replace(_ path: String, with record: [UInt8], named name: SessionFileName) throws {
         let temporary = "\(path).tmp.\(SessionID.random().text.prefix(12))"
-        let temporaryName = "a temporary file for \(name)"
+        let temporaryName = name.with(.temporary)
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw SessionError.backendFailed("cannot create \(temporaryName): \(errnoDescription())") }
         do {
@@ -239,7 +239,7 @@ public final class FileBackend: SessionBackend {
         }
     }
 
-    private func unlinkFile(_ path: String, named name: String) throws {
+    private func unlinkFile(_ path: String, named name: SessionFileName) throws {
         guard unlink(path) == 0 || errno == ENOENT else {
             throw SessionError.backendFailed("cannot remove \(name): \(errnoDescription())")
         }
@@ -277,7 +277,7 @@ public final class FileBackend: SessionBackend {
         var lockDescriptor: Int32 = -1
         do {
             if case .exclusive(let timeout) = locking {
-                lockDescriptor = try lockExclusively(path + ".lock", named: "the lock of \(name)", timeout: timeout)
+                lockDescriptor = try lockExclusively(path + ".lock", named: name.with(.lock), timeout: timeout)
                 if try file.isUnlinked() {
                     file.close()
                     guard let current = try SessionFile(opening: path, named: name, writable: true) else {
@@ -310,7 +310,7 @@ public final class FileBackend: SessionBackend {
     }
 
     /// An exclusive `flock` on `path`, waiting up to `timeout` seconds.
-    private func lockExclusively(_ path: String, named name: String, timeout: Double) throws -> Int32 {
+    private func lockExclusively(_ path: String, named name: SessionFileName, timeout: Double) throws -> Int32 {
         let descriptor = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw SessionError.backendFailed("cannot open \(name): \(errnoDescription())") }
         var waited = 0.0
@@ -344,10 +344,9 @@ public final class FileBackend: SessionBackend {
         }
     }
 
-    /// How messages name session `id`'s file: by the id's tag and the directory, since the id
-    /// is a credential that must not reach a log.
-    func fileName(of id: SessionID) -> String {
-        "the file of session \(id.tag) in \(directory)"
+    /// How messages name session `id`'s file.
+    func fileName(of id: SessionID) -> SessionFileName {
+        SessionFileName(id: id, directory: directory)
     }
 
     /// Makes the directory 0700 on first use, and refuses one that is not ours or is a link.

@@ -2,15 +2,14 @@ import Glibc
 
 /// One open session file: the system calls of reading and rewriting a record in place.
 ///
-/// Messages name the file by `name` ("the file of session 3fa9c2e1 in /var/lib/app"), never by
-/// its path: the path holds the session id, a credential that must not reach a log.
+/// Messages name the file by `name`, never by its path (see ``SessionFileName``).
 struct SessionFile {
     let descriptor: Int32
     let path: String
-    let name: String
+    let name: SessionFileName
 
     /// Opens an existing session file; nil if there is none.
-    init?(opening path: String, named name: String, writable: Bool) throws {
+    init?(opening path: String, named name: SessionFileName, writable: Bool) throws {
         // withCString: passing the string itself would copy it into an array first.
         let descriptor = path.withCString { open($0, (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC) }
         guard descriptor >= 0 else {
@@ -29,7 +28,7 @@ struct SessionFile {
     /// A record of one page is written straight into the new file: a crash can leave it empty
     /// (which reads as missing, for a session that never reached its client) but not half
     /// written. A larger one is written under a temporary name and linked into place whole.
-    static func create(_ path: String, named name: String, record: [UInt8], modifiedAt: Int?, durability: FileBackend.Durability,
+    static func create(_ path: String, named name: SessionFileName, record: [UInt8], modifiedAt: Int?, durability: FileBackend.Durability,
                        makeDirectories: () throws -> Void) throws -> Bool {
         let direct = record.count <= FileBackend.inPlaceLimit
         let target = direct ? path : "\(path).tmp.\(SessionID.random().text.prefix(12))"
@@ -61,7 +60,7 @@ struct SessionFile {
     }
 
     /// Wraps a descriptor this backend opened.
-    init(descriptor: Int32, path: String, name: String) {
+    init(descriptor: Int32, path: String, name: SessionFileName) {
         self.descriptor = descriptor
         self.path = path
         self.name = name
