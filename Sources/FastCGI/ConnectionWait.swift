@@ -13,14 +13,14 @@ final class ConnectionWait: Sendable {
     private let shutdown: Int32
 
     /// Makes the set for the socket `listening` and the shutdown `observer` watches.
-    init(listening: Int32, shutdown observer: ShutdownSignal.Observer) throws(ServerError) {
-        set = obsession_connection_wait_create(listening, observer.descriptor)
-        shutdown = observer.descriptor
+    init(listening: Int32, shutdown latch: ShutdownLatch) throws(ServerError) {
+        set = obsession_connection_wait_create(listening, latch.descriptor)
+        shutdown = latch.descriptor
         guard set >= 0 else { throw ServerError(.cannotStart, "cannot make a worker's epoll set: \(errnoDescription())") }
     }
 
     /// Waits until a connection is ready to accept, shutdown begins, or `milliseconds` pass.
-    func wait(milliseconds: Int32) -> ShutdownSignal.Observer.WaitResult {
+    func wait(milliseconds: Int32) -> ShutdownLatch.WaitResult {
         while true {
             switch obsession_connection_wait(set, shutdown, milliseconds) {
             case 2: return .shutdown

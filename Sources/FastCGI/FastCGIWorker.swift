@@ -18,7 +18,7 @@ import Glibc
 /// connection itself after one it dropped.
 struct FastCGIWorker: Sendable {
     let listenDescriptor: Int32
-    let shutdown: ShutdownSignal.Observer
+    let shutdown: ShutdownLatch
     let configuration: FastCGIServer.Configuration
     let webServers: WebServerAddresses
     let responder: any Responder
@@ -26,7 +26,7 @@ struct FastCGIWorker: Sendable {
     let budget: RequestBudget?
     let status: WorkerStatus
 
-    init(listenDescriptor: Int32, shutdown: ShutdownSignal.Observer, configuration: FastCGIServer.Configuration,
+    init(listenDescriptor: Int32, shutdown: ShutdownLatch, configuration: FastCGIServer.Configuration,
          webServers: WebServerAddresses, responder: some Responder, budget: RequestBudget?, status: WorkerStatus) {
         self.listenDescriptor = listenDescriptor
         self.shutdown = shutdown
@@ -45,7 +45,7 @@ struct FastCGIWorker: Sendable {
         FCGX_InitRequest(request, -1, 0)
         defer { FCGX_Free(request, 1) }
         let transport = FastCGITransport(request, readTimeout: configuration.readTimeout)
-        while !shutdown.isTriggered {
+        while !shutdown.isRaised {
             if request.pointee.ipcFd < 0 {
                 let connection = accept()
                 if connection == -EAGAIN || connection == -EWOULDBLOCK {
@@ -74,7 +74,7 @@ struct FastCGIWorker: Sendable {
             responder.idle()
             if let budget, budget.spend() {
                 logLine("retiring after \(budget.limit) requests")
-                ShutdownSignal.trigger()
+                shutdown.raise()
             }
         }
     }
@@ -150,7 +150,7 @@ struct FastCGIWorker: Sendable {
 
     /// Waits with `wait` until it reports something readable, giving the responder its idle call
     /// each time it times out; false once shutdown began.
-    private func waitIdly(_ wait: () -> ShutdownSignal.Observer.WaitResult) -> Bool {
+    private func waitIdly(_ wait: () -> ShutdownLatch.WaitResult) -> Bool {
         while true {
             switch wait() {
             case .readable: return true

@@ -150,21 +150,32 @@ public struct FastCGIServer: Sendable {
                               _ responder: some Responder) throws(ServerError) {
         guard FCGX_Init() == 0 else { throw ServerError(.cannotStart, "libfcgi failed to initialise") }
         Self.keepDescriptorsSelectable()
-        let shutdown = try ShutdownSignal()
+        let signals = try SignalPipe([SIGTERM, SIGINT, SIGUSR1])
+        let shutdown = try ShutdownLatch()
         let finished = try CompletionPipe()
-        let status = try WorkerStatus()
-        let worker = FastCGIWorker(listenDescriptor: descriptor, shutdown: shutdown.observer, configuration: configuration,
+        let status = WorkerStatus()
+        let worker = FastCGIWorker(listenDescriptor: descriptor, shutdown: shutdown, configuration: configuration,
                                    webServers: webServers, responder: responder,
                                    budget: configuration.maxRequests.map(RequestBudget.init), status: status)
         for _ in 0..<configuration.workers {
-            let connections = try ConnectionWait(listening: descriptor, shutdown: shutdown.observer)
-            try WorkerThread.start {
-                worker.run(waitingOn: connections)
-                finished.signal()
+            let connections = try ConnectionWait(listening: descriptor, shutdown: shutdown)
+            do {
+                try Threads.start(detached: true) {
+                    worker.run(waitingOn: connections)
+                    finished.signal()
+                }
+            } catch {
+                throw ServerError(.cannotStart, "cannot start a worker thread: \(error)", errno: error.rawValue)
             }
         }
         logLine("listening on \(address) with \(configuration.workers) workers")
-        shutdown.waitForTrigger(reporting: status) { status.report(workers: configuration.workers, listenDescriptor: descriptor) }
+        // Until SIGTERM or SIGINT, or a worker that served the last of --max-requests raises the
+        // latch itself; SIGUSR1 asks for the status meanwhile.
+        while !shutdown.isRaised {
+            let received = signals.wait(alsoFor: shutdown.descriptor, milliseconds: -1)
+            if received.contains(SIGUSR1) { status.report(workers: configuration.workers, listenDescriptor: descriptor) }
+            if received.contains(SIGTERM) || received.contains(SIGINT) { shutdown.raise() }
+        }
         logLine("stopping: finishing requests in flight (grace period \(configuration.gracePeriod) s)")
         let unfinished = configuration.workers - finished.wait(for: configuration.workers, seconds: configuration.gracePeriod)
         guard unfinished == 0 else {

@@ -1,9 +1,6 @@
 internal import CFastCGI
 import Glibc
 
-/// The write end of the supervisor's signal pipe, for its signal handler.
-nonisolated(unsafe) private var supervisorSignalDescriptor: Int32 = -1
-
 /// A master process that keeps `processes` worker processes serving one listening socket.
 ///
 /// It restarts a worker that dies (with a back-off that grows while crashes come fast), replaces
@@ -30,7 +27,7 @@ final class Supervisor {
     private var failedForks = 0
     /// When replacements for crashed workers are due (monotonic seconds).
     private var pendingRestarts: [Double] = []
-    private var signalPipe: (read: Int32, write: Int32) = (-1, -1)
+    private var signals: SignalPipe?
 
     init(configuration: FastCGIServer.Configuration, address: ListenAddress) {
         self.configuration = configuration
@@ -39,19 +36,15 @@ final class Supervisor {
 
     /// Supervises worker processes that each run `work`, until SIGTERM or SIGINT.
     func run(_ work: @escaping () throws(ServerError) -> Void) throws(ServerError) {
-        try installSignals()
+        let signals = try SignalPipe([SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR1])
+        self.signals = signals
         let processes = max(configuration.processes, 1)
         logLine("supervising \(processes) processes of \(configuration.workers) workers on \(address)")
         for _ in 0..<processes { spawn(work) }
         while true {
-            let now = MonotonicClock.now
-            let wait = pendingRestarts.min().map { Int32(max(0, (($0 - now) * 1000).rounded(.up))) } ?? -1
-            var request = pollfd(fd: signalPipe.read, events: Int16(POLLIN), revents: 0)
-            _ = poll(&request, 1, wait)
-            var received = [UInt8](repeating: 0, count: 64)
-            let count = request.revents != 0 ? read(signalPipe.read, &received, received.count) : 0
-            for signal in received.prefix(max(count, 0)) {
-                switch Int32(signal) {
+            let wait = pendingRestarts.min().map(MonotonicClock.milliseconds(until:)) ?? -1
+            for signal in signals.wait(milliseconds: wait) {
+                switch signal {
                 case SIGCHLD: reap()
                 case SIGHUP: reload(work)
                 case SIGUSR1: logStatus()
@@ -94,8 +87,7 @@ final class Supervisor {
             // finishing its requests as on SIGTERM, rather than leaving them serving unsupervised.
             _ = obsession_set_parent_death_signal(SIGTERM)
             if getppid() != master { exit(0) }
-            close(signalPipe.read)
-            close(signalPipe.write)
+            signals?.closeInChild()
             do {
                 try work()
                 exit(0)
@@ -179,16 +171,6 @@ final class Supervisor {
         logLine("status: \(workers.count) worker processes (\(pids)), \(configuration.workers) workers each, "
                 + "\(restarts) restarts, \(retirements) retirements, \(pendingRestarts.count) restarts pending")
         for pid in workers.keys { kill(pid, SIGUSR1) }
-    }
-
-    private func installSignals() throws(ServerError) {
-        signalPipe = try makePipe("the supervisor's signal pipe")
-        supervisorSignalDescriptor = signalPipe.write
-        signal(SIGPIPE, SIG_IGN)
-        handleSignals([SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR1]) { number in
-            var byte = UInt8(truncatingIfNeeded: number)
-            _ = write(supervisorSignalDescriptor, &byte, 1)
-        }
     }
 
 }

@@ -1,26 +1,11 @@
 import Glibc
 import Synchronization
 
-/// The write end of the status pipe, for the SIGUSR1 handler.
-nonisolated(unsafe) private var statusWriteDescriptor: Int32 = -1
-
 /// What an operator asks a worker process with SIGUSR1: its workers busy and idle, the requests
 /// it served, and the listen queue when the kernel tells it (TCP).
 final class WorkerStatus: Sendable {
     private let busy = Atomic<Int>(0)
     private let served = Atomic<Int>(0)
-    /// The end the main thread polls: readable when SIGUSR1 came.
-    let descriptor: Int32
-
-    init() throws(ServerError) {
-        let ends = try makePipe("the status pipe")
-        descriptor = ends.read
-        statusWriteDescriptor = ends.write
-        handleSignals([SIGUSR1]) { _ in
-            var byte: UInt8 = 1
-            _ = write(statusWriteDescriptor, &byte, 1)
-        }
-    }
 
     /// Marks a worker busy for the length of one request.
     func serving(_ body: () -> Void) {
@@ -30,10 +15,8 @@ final class WorkerStatus: Sendable {
         served.wrappingAdd(1, ordering: .relaxed)
     }
 
-    /// Reads the pending requests for a status line and writes one.
+    /// Writes the status line.
     func report(workers: Int, listenDescriptor: Int32) {
-        var drained = [UInt8](repeating: 0, count: 64)
-        while read(descriptor, &drained, drained.count) > 0 {}
         let busyNow = busy.load(ordering: .relaxed)
         logLine("status: \(workers) workers, \(busyNow) busy, \(workers - busyNow) idle, "
                 + "\(served.load(ordering: .relaxed)) requests served, listen queue \(Self.listenQueue(listenDescriptor))")
