@@ -62,12 +62,13 @@ test-address test-thread: test-%: deps
 	if ls $$reports/report.* >/dev/null 2>&1; then cat $$reports/report.*; status=1; fi; exit $$status
 
 # Hostile requests, session data and session files through the library under libFuzzer and
-# AddressSanitizer (Tests/Fuzz), for FUZZ_SECONDS. An input that crashes it is kept in
+# AddressSanitizer (Tests/Fuzz, which reads the record format through @testable, hence
+# -enable-testing), for FUZZ_SECONDS. An input that crashes it is kept in
 # .build/fuzz/ and named in the output; the corpus grows there from run to run. Linked with lld:
 # gold crashes on this link. make test runs it briefly, so that it keeps building and working.
 FUZZ_SECONDS ?= 300
 fuzz: deps
-	cd Tests/Fuzz && $(SWIFT) build -c release -Xswiftc -sanitize=fuzzer,address \
+	cd Tests/Fuzz && $(SWIFT) build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing \
 	  -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld
 	rm -rf .build/fuzz/scratch && mkdir -p .build/fuzz/corpus .build/fuzz/scratch
 	FUZZ_SCRATCH=$(CURDIR)/.build/fuzz/scratch Tests/Fuzz/.build/release/fuzz .build/fuzz/corpus Tests/Fuzz/seeds \

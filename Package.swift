@@ -24,7 +24,7 @@ let package = Package(
             providers: [.apt(["libfcgi-dev"])]
         ),
         .target(name: "FastCGI", dependencies: ["CFastCGI"], swiftSettings: swiftSettings),
-        .target(name: "Obsession", dependencies: ["FastCGI"], swiftSettings: swiftSettings),
+        .target(name: "Obsession", dependencies: ["FastCGI", "CFastCGI"], swiftSettings: swiftSettings),
         .executableTarget(name: "ObsessionTool", dependencies: ["Obsession", "FastCGI"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "hello", dependencies: ["FastCGI"], path: "Examples/hello",

@@ -1,5 +1,5 @@
-// backend-loop: FileBackend alone, the way a request uses it (open once, load, merge-save,
-// close), on 1,000 sessions picked at random; prints operations per second.
+// backend-loop: FileBackend alone, the way a request uses it (load, then apply its change),
+// on 1,000 sessions picked at random; prints operations per second.
 //
 //     backend-loop DIRECTORY [SECONDS]
 import Glibc
@@ -8,8 +8,11 @@ import Obsession
 let directory = CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : "/tmp/backend-loop"
 let seconds = CommandLine.arguments.count > 2 ? Double(CommandLine.arguments[2]) ?? 3 : 3
 let backend = FileBackend(directory: directory)
+let clock = SystemClock()
 let ids = (0..<1000).map { _ in SessionID.random() }
-for id in ids { try backend.save(id, data: Array("{\"n\":0}".utf8)) }
+for id in ids {
+    _ = try backend.apply(SessionChanges(kind: .create(createdAt: 0), set: ["n": 0], removed: [], whole: ["n": 0], time: 0), to: id)
+}
 
 func now() -> Double {
     var time = timespec()
@@ -31,15 +34,12 @@ let start = now()
 while now() - start < seconds {
     for _ in 0..<1000 {
         let id = ids[nextIndex()]
-        guard let lease = try backend.lease(id) else { fatalError("session \(id) vanished") }
-        let stored = try backend.load(id, within: lease)
-        try backend.update(id, within: lease) { current in
-            // What a request's save does: decode what is stored, apply the change, encode.
-            let text = String(decoding: (current ?? stored)?.data ?? [], as: UTF8.self)
-            let n = Int(text.dropFirst(5).dropLast()) ?? 0
-            return Array("{\"n\":\(n + 1)}".utf8)
-        }
-        lease.end()
+        // What a request does: read the session, change a key, hand the store the change.
+        guard let stored = try backend.load(id) else { fatalError("session \(id) vanished") }
+        let n: SessionValue = .int((stored.values["n"]?.intValue ?? 0) + 1)
+        let changes = SessionChanges(kind: .update(basedOn: stored.revision), set: ["n": n], removed: [],
+                                     whole: stored.values.merging(["n": n]) { $1 }, time: clock.now)
+        guard case .applied = try backend.apply(changes, to: id) else { fatalError("session \(id) vanished") }
         operations += 1
     }
 }

@@ -61,4 +61,11 @@ static inline int obsession_connection_wait(int set, int shutdown, int milliseco
     return 1;
 }
 
+/* Opens `path` relative to the directory open at `directory`, as openat(2) does: no path is
+   looked up again from the root for each file of a directory being walked. (openat is
+   variadic, which Swift cannot call.) */
+static inline int obsession_openat(int directory, const char *path, int flags) {
+    return openat(directory, path, flags);
+}
+
 #endif

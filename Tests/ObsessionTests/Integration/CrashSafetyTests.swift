@@ -67,7 +67,7 @@ import Testing
                     unborn.insert(name)
                     continue
                 }
-                guard let (data, _) = SessionRecord.decode(bytes) else {
+                guard let data = SessionRecord.decode(bytes)?.data else {
                     torn.append("\(name): not an intact record (\(bytes.count) bytes)")
                     continue
                 }

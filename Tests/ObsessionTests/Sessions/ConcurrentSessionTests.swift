@@ -17,12 +17,12 @@ import Testing
 
     func stored(_ backend: FileBackend, _ cookie: String) throws -> SessionValue? {
         guard let id = SessionID(validating: String(cookie.dropFirst(5))), let stored = try backend.load(id) else { return nil }
-        return try JSON.decode(stored.data)
+        return .object(stored.values)
     }
 
-    func newSession(_ backend: FileBackend, _ data: SessionValue = ["n": 0]) throws -> String {
+    func newSession(_ backend: FileBackend, _ values: [String: SessionValue] = ["n": 0]) throws -> String {
         let id = SessionID.random()
-        try backend.save(id, data: JSON.encode(data))
+        try backend.put(values, as: id, at: clock.now)
         return "_obs=\(id.text)"
     }
 
@@ -98,7 +98,7 @@ import Testing
         }, cookie: cookie)
         #expect(slow.status == 200)
         #expect(try stored(backend, cookie) == nil)
-        #expect(try backend.keys().isEmpty)
+        #expect(try backend.storedIDs().isEmpty)
     }
 
     @Test func cycledIdStaysGoneWhenASlowerRequestSaves() throws {
@@ -115,7 +115,7 @@ import Testing
         }, cookie: cookie)
         #expect(try stored(backend, cookie) == nil)
         #expect(try stored(backend, try #require(newCookie)) == ["user": "ann"])
-        #expect(try backend.keys().count == 1)
+        #expect(try backend.storedIDs().count == 1)
     }
 
     @Test func exclusiveLockSerialisesReadModifyWriteAcrossThreads() throws {
@@ -135,8 +135,8 @@ import Testing
         let backend = backend(.exclusive(timeout: 0.2))
         let cookie = try newSession(backend, ["n": 1])
         let id = SessionID(validating: String(cookie.dropFirst(5)))!
-        let holder = try #require(try backend.lease(id))
-        defer { holder.end() }
+        let holder = try #require(try backend.hold(id))
+        defer { holder.release() }
         let started = Date()
         let response = exchange(SessionMiddleware(backend: backend, clock: clock) { request, _ in
             try request.session()["n"] = 2

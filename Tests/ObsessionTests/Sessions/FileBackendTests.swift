@@ -16,25 +16,30 @@ import Testing
 
     func path(_ id: SessionID) -> String { directory.file("sessions/s_\(id.text)") }
 
+    /// Stores `values` under `id` at the test clock's time.
+    func save(_ values: [String: SessionValue], as id: SessionID, in store: FileBackend? = nil) throws {
+        try (store ?? backend).put(values, as: id, at: clock.now)
+    }
+
     func mode(_ path: String) throws -> Int {
         try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int ?? -1
     }
 
     @Test func savedSessionReadsBackWithItsTimes() throws {
         let id = SessionID.random()
-        try backend.save(id, data: Array("{\"a\":1}".utf8))
+        try save(["a": 1], as: id)
         let created = clock.now
         clock.advance(30)
-        try backend.save(id, data: Array("{\"a\":22}".utf8))
+        try save(["a": 22], as: id)
         let stored = try #require(try backend.load(id))
-        #expect(stored.data == Array("{\"a\":22}".utf8))
+        #expect(stored.values == ["a": 22])
         #expect(stored.createdAt == created)
         #expect(stored.modifiedAt == clock.now)
         clock.advance(30)
-        try backend.touch(id)
-        #expect(try backend.modifiedAt(id) == clock.now)
-        #expect(try backend.load(id)?.data == Array("{\"a\":22}".utf8))
-        #expect(try backend.keys() == [id])
+        try backend.touch(id, at: clock.now)
+        #expect(try backend.load(id)?.modifiedAt == clock.now)
+        #expect(try backend.load(id)?.values == ["a": 22])
+        #expect(try backend.storedIDs() == [id])
         try backend.delete(id)
         #expect(try backend.load(id) == nil)
         try backend.delete(id)
@@ -42,9 +47,9 @@ import Testing
 
     @Test func shorterRecordReplacesALongerOneWhole() throws {
         let id = SessionID.random()
-        try backend.save(id, data: Array(repeating: UInt8(ascii: "x"), count: 5000))
-        try backend.save(id, data: Array("{}".utf8))
-        #expect(try backend.load(id)?.data == Array("{}".utf8))
+        try save(["x": .string(String(repeating: "x", count: 5000))], as: id)
+        try save([:], as: id)
+        #expect(try backend.load(id)?.values == [:])
         #expect(try FileManager.default.attributesOfItem(atPath: path(id))[.size] as? Int == SessionRecord.headerSize + 2)
     }
 
@@ -53,24 +58,24 @@ import Testing
         let id = SessionID.random()
         let long = SessionRecord.encode(data: Array(repeating: UInt8(ascii: "x"), count: 500), createdAt: 1)
         let short = SessionRecord.encode(data: Array("{\"n\":2}".utf8), createdAt: 1)
-        try backend.save(id, data: [0])
+        try save(["n": 0], as: id)
         try Data(short + long[short.count...]).write(to: URL(fileURLWithPath: path(id)))
-        #expect(try backend.load(id)?.data == Array("{\"n\":2}".utf8))
+        #expect(try backend.load(id)?.values == ["n": 2])
     }
 
-    /// A returning visitor whose session was collected: the lease finds no file, and the load
-    /// within it answers from that, without opening the path a second time. Shown by a file
-    /// that appears in between (no request does that: ids are never reused), which it ignores.
-    /// With exclusive locking, it makes no lock file for an id nobody issued.
-    @Test func leaseOnAnUnknownIdLoadsNothingWithoutLookingAgain() throws {
-        let backend = FileBackend(directory: directory.file("sessions"), prefix: "s_", locking: .exclusive(timeout: 1))
+    /// A returning visitor whose session was collected: with exclusive locking, nothing is held
+    /// and no lock file is made for an id nobody issued; a stored session is held, and its
+    /// next request waits.
+    @Test func holdOnAnUnknownIdHoldsNothingAndMakesNoLockFile() throws {
+        let backend = FileBackend(directory: directory.file("sessions"), prefix: "s_", locking: .exclusive(timeout: 0.1))
         let id = SessionID.random()
-        let lease = try #require(try backend.lease(id))
-        defer { lease.end() }
-        try backend.save(id, data: Array("{}".utf8))
-        #expect(try backend.load(id, within: lease) == nil)
-        #expect(try backend.load(id)?.data == Array("{}".utf8))
+        #expect(try backend.hold(id) == nil)
         #expect(!FileManager.default.fileExists(atPath: path(id) + ".lock"))
+        try save([:], as: id, in: backend)
+        let hold = try #require(try backend.hold(id))
+        #expect(throws: SessionError.lockTimeout(seconds: 0.1)) { try backend.hold(id) }
+        hold.release()
+        try #require(try backend.hold(id)).release()
     }
 
     @Test(arguments: ["../s_", "a/b", "/", "s_\u{0}", "s p", String(repeating: "p", count: 65)])
@@ -84,7 +89,7 @@ import Testing
         let old = umask(0)
         defer { umask(old) }
         let id = SessionID.random()
-        try backend.save(id, data: [1])
+        try save(["n": 1], as: id)
         #expect(try mode(directory.file("sessions")) == 0o700)
         #expect(try mode(path(id)) == 0o600)
     }
@@ -92,14 +97,14 @@ import Testing
     @Test func existingOpenDirectoryIsMadePrivate() throws {
         try FileManager.default.createDirectory(atPath: directory.file("sessions"), withIntermediateDirectories: false,
                                                 attributes: [.posixPermissions: 0o755])
-        try backend.save(SessionID.random(), data: [1])
+        try save(["n": 1], as: SessionID.random())
         #expect(try mode(directory.file("sessions")) == 0o700)
     }
 
     @Test func directoryOfAnotherUserIsRefused() throws {
         try FileManager.default.createDirectory(atPath: directory.file("sessions"), withIntermediateDirectories: false)
         chown(directory.file("sessions"), 4242, 4242)
-        #expect { try backend.save(SessionID.random(), data: [1]) } throws: {
+        #expect { try save(["n": 1], as: SessionID.random()) } throws: {
             "\($0)".contains("belongs to another user (uid 4242)")
         }
     }
@@ -109,19 +114,19 @@ import Testing
         let store = directory.file("sessions")
         let backend = FileBackend(directory: store, prefix: "s_", fanOut: fanOut, clock: clock)
         let old = SessionID.random()
-        try backend.save(old, data: Array("{\"a\":1}".utf8))
+        try save(["a": 1], as: old, in: backend)
         try FileManager.default.removeItem(atPath: store)
 
         let created = SessionID.random(), saved = SessionID.random()
-        #expect(try backend.create(created, data: Array("{\"b\":2}".utf8)))
-        try backend.save(saved, data: Array("{\"c\":3}".utf8))
-        #expect(try backend.load(created)?.data == Array("{\"b\":2}".utf8))
-        #expect(try backend.load(saved)?.data == Array("{\"c\":3}".utf8))
+        try save(["b": 2], as: created, in: backend)
+        try save(["c": 3], as: saved, in: backend)
+        #expect(try backend.load(created)?.values == ["b": 2])
+        #expect(try backend.load(saved)?.values == ["c": 3])
         #expect(try backend.load(old) == nil)
         var level = store
         #expect(try mode(level) == 0o700)
         for character in created.text.utf8.prefix(fanOut) {
-            level += "/" + SessionDirectory.levelName(character)
+            level += "/" + FileLayout.levelName(character)
             #expect(try mode(level) == 0o700)
         }
     }
@@ -129,12 +134,12 @@ import Testing
     @Test func storeTakenByAnotherUserAfterItsRemovalIsRefused() throws {
         // On a shared /tmp, someone else may make the name once the store is gone.
         let store = directory.file("sessions")
-        try backend.save(SessionID.random(), data: [1])
+        try save(["n": 1], as: SessionID.random())
         try FileManager.default.removeItem(atPath: store)
         try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: false)
         chown(store, 4242, 4242)
         let id = SessionID.random()
-        #expect { try backend.create(id, data: [2]) } throws: {
+        #expect { try save(["n": 2], as: id) } throws: {
             "\($0)".contains("belongs to another user (uid 4242)")
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: store).isEmpty)
@@ -142,27 +147,27 @@ import Testing
 
     @Test func symbolicLinkIsNeverFollowed() throws {
         let id = SessionID.random()
-        try backend.save(SessionID.random(), data: [1])
+        try save(["n": 1], as: SessionID.random())
         let target = directory.file("precious")
         try "keep me".write(toFile: target, atomically: false, encoding: .utf8)
         try FileManager.default.createSymbolicLink(atPath: path(id), withDestinationPath: target)
         #expect(throws: SessionError.self) { try backend.load(id) }
-        #expect(throws: SessionError.self) { try backend.save(id, data: [2]) }
+        #expect(throws: SessionError.self) { try save(["n": 2], as: id) }
         #expect(try String(contentsOfFile: target, encoding: .utf8) == "keep me")
     }
 
     @Test func fileOwnedByAnotherUserIsRefused() throws {
         let id = SessionID.random()
-        try backend.save(id, data: [1])
+        try save(["n": 1], as: id)
         chown(path(id), 4242, 4242)
         #expect { try backend.load(id) } throws: { ($0 as? SessionError).map { "\($0)".contains("another user") } ?? false }
-        #expect(throws: SessionError.self) { try backend.save(id, data: [2]) }
+        #expect(throws: SessionError.self) { try save(["n": 2], as: id) }
     }
 
     @Test(arguments: ["truncated", "random", "empty", "huge", "flipped"])
     func corruptFileIsUnreadableNeverGarbage(kind: String) throws {
         let id = SessionID.random()
-        try backend.save(id, data: Array("{\"user\":\"ann\"}".utf8))
+        try save(["user": "ann"], as: id)
         var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path(id))))
         switch kind {
         case "truncated": bytes.removeLast(3)
@@ -180,7 +185,7 @@ import Testing
 
     @Test func corruptFileBecomesAFreshSessionThroughTheMiddleware() throws {
         let id = SessionID.random()
-        try backend.save(id, data: Array("{\"user\":\"ann\"}".utf8))
+        try save(["user": "ann"], as: id)
         try Data([0x4F, 0x42, 0x53, 0x31, 9, 9]).write(to: URL(fileURLWithPath: path(id)))
         let middleware = SessionMiddleware(backend: backend, clock: clock) { request, response in
             let session = try request.session()
@@ -198,13 +203,14 @@ import Testing
         let filesystem = try ScratchFilesystem(kilobytes: 64)
         let small = FileBackend(directory: filesystem.path + "/sessions", clock: clock)
         let id = SessionID.random()
-        try small.save(id, data: Array("{\"n\":1}".utf8))
+        try save(["n": 1], as: id, in: small)
         filesystem.fill()
-        #expect { try small.save(id, data: [UInt8](repeating: UInt8(ascii: " "), count: 20000)) } throws: {
+        let large: [String: SessionValue] = ["x": .string(String(repeating: " ", count: 20000))]
+        #expect { try save(large, as: id, in: small) } throws: {
             "\($0)".contains("no space left on device")
         }
-        #expect(try small.load(id)?.data == Array("{\"n\":1}".utf8))
-        #expect { try small.save(SessionID.random(), data: [UInt8](repeating: 1, count: 20000)) } throws: {
+        #expect(try small.load(id)?.values == ["n": 1])
+        #expect { try save(large, as: SessionID.random(), in: small) } throws: {
             "\($0)".contains("no space left on device")
         }
     }
@@ -213,9 +219,9 @@ import Testing
         let filesystem = try ScratchFilesystem(kilobytes: 256)
         let store = FileBackend(directory: filesystem.path + "/sessions", clock: clock)
         let id = SessionID.random()
-        try store.save(id, data: Array("{\"n\":1}".utf8))
+        try save(["n": 1], as: id, in: store)
         try filesystem.makeReadOnly()
-        #expect { try store.save(id, data: Array("{\"n\":2}".utf8)) } throws: { "\($0)".contains("read-only file system") }
-        #expect(try store.load(id)?.data == Array("{\"n\":1}".utf8))
+        #expect { try save(["n": 2], as: id, in: store) } throws: { "\($0)".contains("read-only file system") }
+        #expect(try store.load(id)?.values == ["n": 1])
     }
 }

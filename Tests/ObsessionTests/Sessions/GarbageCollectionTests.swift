@@ -11,10 +11,10 @@ import Testing
     /// Saves `expired` sessions, lets 2,000 s pass, saves `fresh` more; returns both ids.
     func store(in backend: FileBackend, expired: Int, fresh: Int) throws -> (expired: [SessionID], fresh: [SessionID]) {
         let old = (0..<expired).map { _ in SessionID.random() }
-        for id in old { try backend.save(id, data: [1]) }
+        for id in old { try backend.put(["n": 1], as: id, at: clock.now) }
         clock.advance(2000)
         let young = (0..<fresh).map { _ in SessionID.random() }
-        for id in young { try backend.save(id, data: [1]) }
+        for id in young { try backend.put(["n": 1], as: id, at: clock.now) }
         return (old, young)
     }
 
@@ -22,9 +22,9 @@ import Testing
     func expiredFilesGoFreshOnesStay(fanOut: Int) throws {
         let backend = FileBackend(directory: directory.file("sessions"), fanOut: fanOut, clock: clock)
         let (old, fresh) = try store(in: backend, expired: 30, fresh: 20)
-        #expect(try Set(backend.keys()) == Set(old + fresh))
+        #expect(try Set(backend.storedIDs()) == Set(old + fresh))
         #expect(try backend.collectGarbage(olderThan: clock.now - 1440, limit: 1000) == 30)
-        #expect(try Set(backend.keys()) == Set(fresh))
+        #expect(try Set(backend.storedIDs()) == Set(fresh))
     }
 
     /// An unbounded pass over a fan-out store shares the leaves among threads.
@@ -32,27 +32,27 @@ import Testing
     func aWholePassOverFannedOutLeavesRemovesEveryExpiredFileButTheHeldOne(fanOut: Int) throws {
         let backend = FileBackend(directory: directory.file("sessions"), fanOut: fanOut, clock: clock)
         let (old, fresh) = try store(in: backend, expired: 300, fresh: 30)
-        let held = open(backend.path(of: old[0]), O_RDONLY)
+        let held = open(backend.layout.path(of: old[0]), O_RDONLY)
         defer { close(held) }
         flock(held, LOCK_EX)
         #expect(try backend.collectGarbage(olderThan: clock.now - 1440, limit: .max) == old.count - 1)
-        #expect(try Set(backend.keys()) == Set(fresh + [old[0]]))
+        #expect(try Set(backend.storedIDs()) == Set(fresh + [old[0]]))
     }
 
     @Test func passIsBoundedByItsLimit() throws {
         let backend = FileBackend(directory: directory.file("sessions"), clock: clock)
-        for _ in 0..<25 { try backend.save(SessionID.random(), data: [1]) }
+        for _ in 0..<25 { try backend.put(["n": 1], as: SessionID.random(), at: clock.now) }
         clock.advance(5000)
         #expect(try backend.collectGarbage(olderThan: clock.now - 1440, limit: 10) == 10)
-        #expect(try backend.keys().count == 15)
+        #expect(try backend.storedIDs().count == 15)
     }
 
     @Test func fileAWriterHoldsIsLeftForLater() throws {
         let backend = FileBackend(directory: directory.file("sessions"), clock: clock)
         let held = SessionID.random()
-        try backend.save(held, data: [1])
+        try backend.put(["n": 1], as: held, at: clock.now)
         clock.advance(5000)
-        let descriptor = open(backend.path(of: held), O_RDONLY)
+        let descriptor = open(backend.layout.path(of: held), O_RDONLY)
         flock(descriptor, LOCK_EX)
         #expect(try backend.collectGarbage(olderThan: clock.now - 1440, limit: 10) == 0)
         close(descriptor)
@@ -64,28 +64,28 @@ import Testing
         let live = SessionID.random()
         let gone = SessionID.random()
         for id in [live, gone] {
-            try backend.save(id, data: [1])
-            try backend.lease(id)?.end()
+            try backend.put(["n": 1], as: id, at: clock.now)
+            try backend.hold(id)?.release()
         }
         try backend.delete(gone)
         #expect(try backend.collectGarbage(olderThan: clock.now - 1440, limit: 10) == 1)
-        #expect(FileManager.default.fileExists(atPath: backend.path(of: live) + ".lock"))
-        #expect(!FileManager.default.fileExists(atPath: backend.path(of: gone) + ".lock"))
+        #expect(FileManager.default.fileExists(atPath: backend.layout.path(of: live) + ".lock"))
+        #expect(!FileManager.default.fileExists(atPath: backend.layout.path(of: gone) + ".lock"))
     }
 
     @Test func strayTemporaryFilesGoAfterAnHourAndForeignNamesStay() throws {
         let backend = FileBackend(directory: directory.file("sessions"), clock: clock)
         let id = SessionID.random()
-        try backend.save(id, data: [1])
-        let stale = backend.path(of: id) + ".tmp.old"
-        let recent = backend.path(of: id) + ".tmp.new"
+        try backend.put(["n": 1], as: id, at: clock.now)
+        let stale = backend.layout.path(of: id) + ".tmp.old"
+        let recent = backend.layout.path(of: id) + ".tmp.new"
         let foreign = ["notes.txt", "s_short", "s_\(id.text).bak", "x_\(id.text)"].map { backend.directory + "/" + $0 }
         for path in [stale, recent] + foreign { #expect(FileManager.default.createFile(atPath: path, contents: Data([1]))) }
         try setModificationTime(of: stale, to: clock.now - 3601)
         try setModificationTime(of: recent, to: clock.now - 3599)
         #expect(try backend.collectGarbage(olderThan: clock.now - 1440, limit: 10) == 1)
         #expect(!FileManager.default.fileExists(atPath: stale))
-        for path in [recent, backend.path(of: id)] + foreign { #expect(FileManager.default.fileExists(atPath: path), "\(path)") }
+        for path in [recent, backend.layout.path(of: id)] + foreign { #expect(FileManager.default.fileExists(atPath: path), "\(path)") }
     }
 
     /// More files than one batch of the walk, so both batches are shared among threads; on a
@@ -96,29 +96,29 @@ import Testing
         let count = 20_000
         #expect(count > SessionDirectory.batchSize + 2048)
         let old = (0..<count).map { _ in SessionID.random() }
-        for id in old { try backend.save(id, data: [1]) }
+        for id in old { try backend.put(["n": 1], as: id, at: clock.now) }
         clock.advance(2000)
         let fresh = (0..<10).map { _ in SessionID.random() }
-        for id in fresh { try backend.save(id, data: [1]) }
-        let held = open(backend.path(of: old[count / 2]), O_RDONLY)
+        for id in fresh { try backend.put(["n": 1], as: id, at: clock.now) }
+        let held = open(backend.layout.path(of: old[count / 2]), O_RDONLY)
         defer { close(held) }
         flock(held, LOCK_EX)
         #expect(try backend.collectGarbage(olderThan: clock.now - 1440, limit: .max) == count - 1)
-        #expect(try Set(backend.keys()) == Set(fresh + [old[count / 2]]))
+        #expect(try Set(backend.storedIDs()) == Set(fresh + [old[count / 2]]))
     }
 
     @Test func theCommandLineToolCollectsAStore() throws {
         let backend = FileBackend(directory: directory.file("sessions"), fanOut: 1)
         let old = (0..<5).map { _ in SessionID.random() }
         let fresh = SessionID.random()
-        for id in old + [fresh] { try backend.save(id, data: [1]) }
-        for id in old { try setModificationTime(of: backend.path(of: id), to: Int(Date().timeIntervalSince1970) - 100) }
+        for id in old + [fresh] { try backend.put(["n": 1], as: id, at: clock.now) }
+        for id in old { try setModificationTime(of: backend.layout.path(of: id), to: Int(Date().timeIntervalSince1970) - 100) }
         let tool = try ChildProcess(TestEnvironment.executable("obsession"),
                                     ["gc", "--sessions", backend.directory, "--fan-out", "1", "--idle-timeout", "60"],
                                     in: directory, name: "gc")
         #expect(tool.waitForExit() == 0)
         #expect(tool.output.hasPrefix("removed 5 files in "), "\(tool.output)")
-        #expect(try backend.keys() == [fresh])
+        #expect(try backend.storedIDs() == [fresh])
         let wrong = try ChildProcess(TestEnvironment.executable("obsession"), ["gc", "--sessions"], in: directory, name: "wrong")
         #expect(wrong.waitForExit() == 2)
         #expect(wrong.errorOutput.contains("usage: obsession gc"), "\(wrong.errorOutput)")
@@ -132,46 +132,46 @@ import Testing
     @Test func aSmallPassStopsAfterItsShareOfLookingAndTheNextGoesOn() throws {
         let backend = FileBackend(directory: directory.file("sessions"), fanOut: 1, clock: clock)
         let expired = id(startingWith: "z")
-        try backend.save(expired, data: [1])
+        try backend.put(["n": 1], as: expired, at: clock.now)
         clock.advance(2000)
-        for _ in 0..<100 { try backend.save(id(startingWith: "A"), data: [1]) }
+        for _ in 0..<100 { try backend.put(["n": 1], as: id(startingWith: "A"), at: clock.now) }
         // Limit 1: look at 16 files, whole leaves. Leaf A (100 live files) is the first pass's share.
         #expect(try backend.collectGarbage(olderThan: clock.now - 1440, limit: 1) == 0)
         #expect(try backend.collectGarbage(olderThan: clock.now - 1440, limit: 1) == 1, "the second pass starts at leaf B")
-        #expect(try !backend.keys().contains(expired))
-        #expect(try backend.keys().count == 100)
+        #expect(try !backend.storedIDs().contains(expired))
+        #expect(try backend.storedIDs().count == 100)
     }
 
     @Test func leavesAreTheFanOutLevelsInTheAlphabetsOrder() {
-        let store = SessionDirectory(root: "/s", prefix: Array("s_".utf8), fanOut: 2)
-        #expect(store.leafCount == 4096)
-        #expect(store.leafPath(0) == "/s/A/A")
-        #expect(store.leafPath(64 * 62 + 1) == "/s/_/B")
-        #expect(store.leafPath(4095) == "/s/-/-")
-        #expect(SessionDirectory(root: "/s", prefix: [], fanOut: 0).leafPath(0) == "/s")
+        let layout = FileLayout(directory: "/s", prefix: "s_", fanOut: 2)
+        #expect(layout.leafCount == 4096)
+        #expect(layout.leafPath(0) == "/s/A/A")
+        #expect(layout.leafPath(64 * 62 + 1) == "/s/_/B")
+        #expect(layout.leafPath(4095) == "/s/-/-")
+        #expect(FileLayout(directory: "/s", prefix: "", fanOut: 0).leafPath(0) == "/s")
     }
 
     @Test func fanOutNamesLevelsByTheIdsFirstCharacters() throws {
         let backend = FileBackend(directory: "/s", prefix: "p_", fanOut: 2)
         let id = try #require(SessionID(validating: ".b" + String(repeating: "c", count: 38)))
-        #expect(backend.path(of: id) == "/s/_/b/p_.b" + String(repeating: "c", count: 38))
+        #expect(backend.layout.path(of: id) == "/s/_/b/p_.b" + String(repeating: "c", count: 38))
     }
 
     @Test func idleWorkersCollectThroughTheMiddleware() throws {
         let backend = FileBackend(directory: directory.file("sessions"), clock: clock)
         let id = SessionID.random()
-        try backend.save(id, data: [1])
+        try backend.put(["n": 1], as: id, at: clock.now)
         clock.advance(100)
         let middleware = SessionMiddleware(backend: backend, idleTimeout: 10, clock: clock) { _, _ in }
         middleware.idle()
-        #expect(try backend.keys().isEmpty)
-        try backend.save(id, data: [1])
+        #expect(try backend.storedIDs().isEmpty)
+        try backend.put(["n": 1], as: id, at: clock.now)
         clock.advance(20)
         middleware.idle()
-        #expect(try backend.keys() == [id], "expired, but the last pass was 20 s ago: at most one pass a minute")
+        #expect(try backend.storedIDs() == [id], "expired, but the last pass was 20 s ago: at most one pass a minute")
         clock.advance(41)
         middleware.idle()
-        #expect(try backend.keys().isEmpty)
+        #expect(try backend.storedIDs().isEmpty)
     }
 }
 

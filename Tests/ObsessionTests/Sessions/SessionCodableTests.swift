@@ -23,7 +23,7 @@ import Testing
 
     @Test func applicationTypesRoundTripThroughTheSession() throws {
         let clock = TestClock()
-        let backend = MemoryBackend(clock: clock)
+        let backend = MemoryBackend()
         let cart = self.cart
         let first = exchange(SessionMiddleware(backend: backend, clock: clock) { request, _ in
             try request.session().set(cart, forKey: "cart")

@@ -28,10 +28,32 @@ final class RecordingBackend: SessionBackend, @unchecked Sendable {
     }
 
     func load(_ id: SessionID) throws -> StoredSession? { try record("load"); return try inner.load(id) }
-    func save(_ id: SessionID, data: [UInt8]) throws { try record("save", write: true); try inner.save(id, data: data) }
+    func apply(_ changes: SessionChanges, to id: SessionID) throws -> SessionChanges.Outcome {
+        try record("apply", write: true)
+        return try inner.apply(changes, to: id)
+    }
     func delete(_ id: SessionID) throws { try record("delete", write: true); try inner.delete(id) }
-    func touch(_ id: SessionID) throws { try record("touch", write: true); try inner.touch(id) }
-    func keys() throws -> [SessionID] { try record("keys"); return try inner.keys() }
+    func touch(_ id: SessionID, at time: Int) throws { try record("touch", write: true); try inner.touch(id, at: time) }
+}
+
+extension SessionBackend {
+    /// Stores `values` under `id` as a new session made at `time`, or in place of what is stored
+    /// there: how a test puts a session in a store.
+    func put(_ values: [String: SessionValue], as id: SessionID, at time: Int = 1_700_000_000) throws {
+        let creation = SessionChanges(kind: .create(createdAt: time), set: values, removed: [], whole: values, time: time)
+        guard try apply(creation, to: id) == .exists else { return }
+        let stored = try load(id)?.values ?? [:]
+        let replacement = SessionChanges(kind: .update(basedOn: nil), set: values,
+                                         removed: Set(stored.keys).subtracting(values.keys), whole: values, time: time)
+        _ = try apply(replacement, to: id)
+    }
+
+    /// Every stored id, through the store's listing.
+    func storedIDs() throws -> [SessionID] {
+        var ids: [SessionID] = []
+        try listing?.forEachSession { ids.append($0); return true }
+        return ids
+    }
 }
 
 /// Runs `handler` inside a SessionMiddleware for one in-memory request.

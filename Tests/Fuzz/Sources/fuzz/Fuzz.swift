@@ -1,6 +1,6 @@
 import Glibc
 import LibFuzzer
-import Obsession
+@testable import Obsession
 
 /// Hostile input through the paths a request takes, under libFuzzer: a crash, a trap (an index
 /// out of range, an overflow) or an AddressSanitizer report is a finding. The first byte picks
@@ -10,12 +10,15 @@ import Obsession
 ///   The first byte's upper bits (`byte / 8`, 0–31) cut the body short of its Content-Length at
 ///   that many 32nds of it (0: whole). File parts of more than 16 bytes go to temporary files,
 ///   which must all be gone, and every descriptor closed, when the request ends;
-/// - 4–5: the data a session backend hands back for the client's id (the JSON decoder's input);
+/// - 4–5: the data of an intact record in the client's session file (the JSON decoder's input),
+///   changed and saved back by the request;
 /// - 6–7: the bytes of a session file (the record reader's input).
 @main
 struct Fuzz {
     static let id = SessionID(validating: "FuzzFuzzFuzzFuzzFuzzFuzzFuzzFuzzFuzzFuzz")!
     static let memory = MemoryBackend(size: 100)
+    /// The session file of ``id``.
+    static var sessionFile: String { "\(directory)/sessions/s_\(id.text)" }
     /// Where the file backend keeps its sessions: `FUZZ_SCRATCH`, which `make fuzz` empties.
     static let directory: String = {
         guard let path = getenv("FUZZ_SCRATCH") else { fatalError("set FUZZ_SCRATCH to a scratch directory (make fuzz does)") }
@@ -55,13 +58,8 @@ struct Fuzz {
         let rest = Array(input.dropFirst())
         switch kind % 8 {
         case 0...3: request(kind: Int(kind % 4), cut: Int(kind / 8), rest)
-        case 4, 5: storedSession(in: memory, change: true) { try memory.save(id, data: rest) }
-        default: storedSession(in: files, change: false) {
-            try files.save(id, data: Array("{}".utf8))
-            let file = open("\(directory)/sessions/s_\(id.text)", O_WRONLY | O_TRUNC)
-            _ = rest.withUnsafeBytes { write(file, $0.baseAddress, $0.count) }
-            close(file)
-        }
+        case 4, 5: storedSession(change: true, file: SessionRecord.encode(data: rest, createdAt: SystemClock().now))
+        default: storedSession(change: false, file: rest)
         }
     }
 
@@ -105,13 +103,17 @@ struct Fuzz {
         })
     }
 
-    /// A request whose cookie names `id`, after `store` put hostile bytes in `backend`; with
-    /// `change`, it changes the session, so that what was read is written back. (Not for files:
-    /// an unreadable one is replaced by a new session, and every run would leave a file.)
-    static func storedSession(in backend: some SessionBackend, change: Bool, store: () throws -> Void) {
-        guard (try? store()) != nil else { return }
+    /// A request whose cookie names `id`, whose session file holds `file`; with `change`, it
+    /// changes the session, so that what was read is written back. Every session file is
+    /// removed after: an unreadable one is replaced by a new session, which would stay.
+    static func storedSession(change: Bool, file bytes: [UInt8]) {
+        mkdir(directory + "/sessions", 0o700)
+        let file = open(sessionFile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        _ = bytes.withUnsafeBytes { write(file, $0.baseAddress, $0.count) }
+        close(file)
+        defer { try? files.forEachSession { try? files.delete($0); return true } }
         _ = FastCGIServer.respond(to: ["REQUEST_METHOD": "GET", "HTTP_COOKIE": "_obs=\(id.text)"],
-                                  with: SessionMiddleware(backend: backend) { request, response in
+                                  with: SessionMiddleware(backend: files) { request, response in
             let session = try request.session()
             if change { session["seen"] = .bool(true) }
             try response.write(session.value.description)

@@ -64,6 +64,33 @@ public enum SessionValue: Sendable, Hashable {
         }
     }
 
+    /// The deepest nesting a session stores, counting the session's own object as level 0: a
+    /// value under a key is at level 1, and nothing may reach level 100. The file store's JSON
+    /// reads no deeper, so a deeper value would save and then fail to load, logging its user
+    /// out; and no reader or writer recurses further, so no value exhausts the stack.
+    public static let maxDepth = 100
+
+    /// Throws ``SessionError/coding(_:)`` if this value, stored under `key`, nests deeper than
+    /// ``maxDepth``. Looks no deeper than that.
+    ///
+    /// ```swift
+    /// try value.checkDepth(under: "cart")
+    /// ```
+    public func checkDepth(under key: String) throws(SessionError) {
+        guard fits(atLevel: 1) else {
+            throw .coding(JSON.DepthError(key: key).description)
+        }
+    }
+
+    private func fits(atLevel level: Int) -> Bool {
+        guard level < Self.maxDepth else { return false }
+        switch self {
+        case .array(let elements): return elements.allSatisfy { $0.fits(atLevel: level + 1) }
+        case .object(let members): return members.values.allSatisfy { $0.fits(atLevel: level + 1) }
+        default: return true
+        }
+    }
+
     /// An element of an array value.
     ///
     /// ```swift

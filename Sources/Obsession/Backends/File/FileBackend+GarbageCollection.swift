@@ -1,21 +1,19 @@
+internal import CFastCGI
 import Glibc
 
-extension FileBackend {
-    /// The store's files, walked as listing and collection need them.
-    private var sessionDirectory: SessionDirectory {
-        SessionDirectory(root: directory, prefix: Array(prefix.utf8), fanOut: fanOut)
-    }
-
-    public func keys() throws -> [SessionID] {
-        let store = sessionDirectory
-        var ids: [SessionID] = []
-        try store.forEachBatch { _, entries in
-            ids += entries.lazy.filter { $0.kind == .session }.compactMap(store.id(of:))
+extension FileBackend: SessionListing {
+    /// Calls `body` with each stored session's id, leaf directory after leaf directory.
+    public func forEachSession(_ body: (SessionID) throws -> Bool) throws {
+        try SessionDirectory(layout: layout).forEachBatch { _, entries in
+            for entry in entries where entry.kind == .session {
+                if let id = layout.id(inName: entry.name), try !body(id) { return false }
+            }
             return true
         }
-        return ids
     }
+}
 
+extension FileBackend: SessionGarbageCollecting {
     /// Removes session files idle since before `time`, lock files whose session is gone and
     /// temporary files a crash left; a file a writer holds locked is left for a later pass.
     ///
@@ -28,24 +26,25 @@ extension FileBackend {
     /// let removed = try backend.collectGarbage(olderThan: SystemClock().now - 1440, limit: 10_000)
     /// ```
     public func collectGarbage(olderThan time: Int, limit: Int) throws -> Int {
-        let store = sessionDirectory
+        let store = SessionDirectory(layout: layout)
         // A replacement a crash left behind: an hour is far longer than any write takes.
         let strayBefore = min(time, clock.now - 3600)
         let remove = { (entry: SessionDirectory.Entry, leaf: SessionDirectory.Leaf) -> Bool in
             switch entry.kind {
             case .session: self.removeIfUnlocked(entry.name, in: leaf, idleBefore: time)
             case .temporary: self.removeIfUnlocked(entry.name, in: leaf, idleBefore: strayBefore)
-            case .lock: !self.exists(store.sessionName(of: entry), in: leaf) && self.removeIfUnlocked(entry.name, in: leaf, idleBefore: nil)
+            case .lock: !self.exists(self.layout.sessionName(of: entry.name, kind: .lock), in: leaf)
+                && self.removeIfUnlocked(entry.name, in: leaf, idleBefore: nil)
             }
         }
         let threads = Self.collectingThreads
-        if limit == .max, store.leafCount >= threads {
+        if limit == .max, layout.leafCount >= threads {
             // The whole store: its leaves shared among threads, whose unlinks then never wait
             // for one another on a directory.
             return try concurrently(threads) { part in
                 Result { () throws -> Int in
                     var removed = 0
-                    _ = try store.forEachBatch(inLeaves: stride(from: part, to: store.leafCount, by: threads)) { leaf, entries in
+                    _ = try store.forEachBatch(inLeaves: stride(from: part, to: self.layout.leafCount, by: threads)) { leaf, entries in
                         removed += entries.count { remove($0, leaf) }
                         return true
                     }
@@ -98,10 +97,13 @@ extension FileBackend {
         if let idleBefore {
             guard fstatat(leaf.descriptor, name, &status, AT_SYMLINK_NOFOLLOW) == 0, status.st_mtim.tv_sec < idleBefore else { return false }
         }
-        let descriptor = open(leaf.path + "/" + String(decoding: name.dropLast(), as: UTF8.self), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0, fstat(descriptor, &status) == 0, status.st_uid == effectiveUser,
+        let opened = name.withUnsafeBufferPointer { name in
+            obsession_openat(leaf.descriptor, UnsafeRawPointer(name.baseAddress!).assumingMemoryBound(to: CChar.self),
+                             O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        }
+        guard opened >= 0 else { return false }
+        let file = FileDescriptor(opened)
+        guard flock(file.rawValue, LOCK_EX | LOCK_NB) == 0, fstat(file.rawValue, &status) == 0, status.st_uid == effectiveUser,
               status.st_nlink > 0 else { return false }
         if let idleBefore, status.st_mtim.tv_sec >= idleBefore { return false }
         return unlinkat(leaf.descriptor, name, 0) == 0

@@ -2,8 +2,8 @@ extension Session {
     /// Stores an application's own `Encodable` value under `key`, as a ``SessionValue``.
     ///
     /// Throws ``SessionError/coding(_:)``, and stores nothing, for a value the session could not
-    /// read back: one nested deeper than 100 levels. (A value set through the subscript is
-    /// checked when the session is saved, which then fails the same way.)
+    /// read back: one nested deeper than ``SessionValue/maxDepth``. (A value set through the
+    /// subscript is checked when the session is saved, which then fails the same way.)
     ///
     /// ```swift
     /// struct Cart: Codable { var items: [String]; var total: Int }
@@ -11,11 +11,7 @@ extension Session {
     /// ```
     public func set(_ value: some Encodable, forKey key: String) throws {
         let encoded = try SessionValueEncoder.encode(value)
-        do {
-            _ = try JSON.encode([key: encoded])
-        } catch {
-            throw SessionError.coding(error.description)
-        }
+        try encoded.checkDepth(under: key)
         self[key] = encoded
     }
 

@@ -20,7 +20,7 @@ enum JSON {
     /// Deepest nesting accepted, counted from the outermost value (a session's data object) at
     /// level 0: a value at level `maxDepth` is refused, by the writer as by the reader. Neither
     /// recurses further, so no input and no value can exhaust the stack.
-    static let maxDepth = 100
+    static let maxDepth = SessionValue.maxDepth
 
     /// The value as JSON text; throws ``DepthError`` for a value nested deeper than ``maxDepth``.
     static func encode(_ value: SessionValue) throws(DepthError) -> [UInt8] {

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Gives every request a lazily loaded session, and saves it when the request ends.
 ///
 /// ```swift
@@ -45,20 +43,18 @@ public struct SessionMiddleware<Application: Responder>: Responder {
                                                   absoluteTimeout: absoluteTimeout, clock: clock)
     }
 
+    /// Runs the application with the request's session at hand, then commits the session
+    /// (``Session`` does it, in one place): before the headers leave, and once more when the
+    /// application returns, for what it changed after they left. A hold on the session ends last.
     public func respond(to request: Request, with response: Response) throws {
-        let slot = SessionSlot(backend: backend, settings: settings, clientIDs: settings.cookie.ids(in: request), response: response)
+        let slot = SessionSlot(backend: backend, settings: settings, clientIDs: settings.cookie.ids(in: request),
+                               request: request, response: response)
         request[SessionSlot.self] = slot
-        defer { slot.session?.end() }
+        defer { slot.current?.end() }
         // One capture: the closure's context is the slot itself, with nothing to allocate.
         response.beforeHeaders { try slot.commit() }
         try application.respond(to: request, with: response)
-        if let session = slot.session {
-            if response.headersSent {
-                try session.commitAfterHeaders { request.log($0) }
-            } else {
-                try session.commit(to: response)
-            }
-        }
+        try slot.commit()
     }
 }
 
@@ -70,11 +66,11 @@ extension SessionMiddleware {
     /// come back (each making a session) cannot outgrow the collection. Then the application's
     /// own ``Responder/idle()``.
     public func idle() {
-        collectGarbageIfDue()
+        if let collector = backend.garbageCollection { collectGarbageIfDue(collector) }
         application.idle()
     }
 
-    private func collectGarbageIfDue() {
+    private func collectGarbageIfDue(_ collector: any SessionGarbageCollecting) {
         let now = settings.clock.now
         let last = settings.lastCollection.load(ordering: .relaxed)
         let made = settings.sessionsCreated.load(ordering: .relaxed)
@@ -82,7 +78,7 @@ extension SessionMiddleware {
               settings.lastCollection.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged else { return }
         settings.sessionsCreated.subtract(made, ordering: .relaxed)
         do {
-            _ = try backend.collectGarbage(olderThan: now - settings.idleTimeout, limit: max(1000, 2 * made))
+            _ = try collector.collectGarbage(olderThan: now - settings.idleTimeout, limit: max(1000, 2 * made))
         } catch {
             logLine("session garbage collection failed: \(error)")
         }
@@ -117,75 +113,5 @@ extension SessionMiddleware where Application == ClosureResponder {
                 _ handler: @escaping @Sendable (Request, Response) throws -> Void) {
         self.init(ClosureResponder(handler), idPersister: idPersister, backend: backend, idleTimeout: idleTimeout,
                   absoluteTimeout: absoluteTimeout, clock: clock)
-    }
-}
-
-/// What every session of one middleware shares.
-final class SessionMiddlewareSettings: Sendable {
-    let cookie: CookieIdPersistence
-    /// Seconds of idleness after which a session expires: given, else the cookie's maxAge, else 1440.
-    let idleTimeout: Int
-    let absoluteTimeout: Int?
-    let clock: any SessionClock
-    /// When the last garbage collection began, in seconds since 1970.
-    let lastCollection = Atomic<Int>(0)
-    /// Sessions stored for the first time since the last garbage collection began.
-    let sessionsCreated = Atomic<Int>(0)
-
-    init(cookie: CookieIdPersistence, idleTimeout: Int, absoluteTimeout: Int?, clock: any SessionClock) {
-        self.cookie = cookie
-        self.idleTimeout = idleTimeout
-        self.absoluteTimeout = absoluteTimeout
-        self.clock = clock
-    }
-}
-
-/// The request's session, made on first use.
-final class SessionSlot: RequestAttachmentKey {
-    typealias Value = SessionSlot
-    private let backend: any SessionBackend
-    private let settings: SessionMiddlewareSettings
-    private let clientIDs: [SessionID]
-    /// The request's response, which holds this slot's commit hook and so outlives every call of it.
-    private unowned let response: Response
-    // Unchecked at run time for the reason `Session` gives.
-    @exclusivity(unchecked) private(set) var session: Session?
-
-    init(backend: any SessionBackend, settings: SessionMiddlewareSettings, clientIDs: [SessionID], response: Response) {
-        self.backend = backend
-        self.settings = settings
-        self.clientIDs = clientIDs
-        self.response = response
-    }
-
-    /// Saves the session, if one was used, and sets its cookie, while the headers can change.
-    func commit() throws {
-        try session?.commit(to: response)
-    }
-
-    func session(log: (String) -> Void) throws -> Session {
-        if let session { return session }
-        let session = Session(backend: backend, settings: settings)
-        try session.start(clientIDs: clientIDs, log: log)
-        self.session = session
-        return session
-    }
-}
-
-extension Request {
-    /// This request's session, loaded on the first call (later calls return the same one).
-    ///
-    /// Throws if the backend fails (the request then answers 500 and the stored session is
-    /// untouched), or if no ``SessionMiddleware`` wraps the handler.
-    ///
-    /// ```swift
-    /// let session = try request.session()
-    /// session["visits"] = .int((session["visits"]?.intValue ?? 0) + 1)
-    /// ```
-    public func session() throws -> Session {
-        guard let slot = self[SessionSlot.self] else {
-            throw SessionError.backendFailed("no SessionMiddleware wraps this handler")
-        }
-        return try slot.session { log($0) }
     }
 }

@@ -37,7 +37,6 @@ public final class MemoryBackend: SessionBackend {
 
     /// The most sessions kept.
     public let size: Int
-    private let clock: any SessionClock
     private let state = Mutex(State())
 
     /// Makes an empty backend that keeps at most `size` sessions.
@@ -45,9 +44,8 @@ public final class MemoryBackend: SessionBackend {
     /// ```swift
     /// let backend = MemoryBackend(size: 1000)
     /// ```
-    public init(size: Int = 1000, clock: any SessionClock = SystemClock()) {
+    public init(size: Int = 1000) {
         self.size = max(size, 1)
-        self.clock = clock
     }
 
     public func load(_ id: SessionID) throws -> StoredSession? {
@@ -59,22 +57,14 @@ public final class MemoryBackend: SessionBackend {
         }
     }
 
-    public func save(_ id: SessionID, data: [UInt8]) throws {
-        let now = clock.now
+    /// Applies `changes` under the store's lock.
+    public func apply(_ changes: SessionChanges, to id: SessionID) throws -> SessionChanges.Outcome {
         state.withLock { state in
-            let created = state.entries[id]?.stored.createdAt ?? now
-            state.entries[id] = Entry(stored: StoredSession(data: data, createdAt: created, modifiedAt: now), lastUse: state.use())
+            let stored = state.entries[id]?.stored
+            if let refusal = changes.refusal(over: stored) { return refusal }
+            state.entries[id] = Entry(stored: changes.result(over: stored), lastUse: state.use())
             state.evict(beyond: size)
-        }
-    }
-
-    public func update(_ id: SessionID, _ merge: (StoredSession?) throws -> [UInt8]?) throws {
-        let now = clock.now
-        try state.withLock { state in
-            guard let data = try merge(state.entries[id]?.stored) else { return }
-            let created = state.entries[id]?.stored.createdAt ?? now
-            state.entries[id] = Entry(stored: StoredSession(data: data, createdAt: created, modifiedAt: now), lastUse: state.use())
-            state.evict(beyond: size)
+            return .applied(revision: nil)
         }
     }
 
@@ -82,27 +72,30 @@ public final class MemoryBackend: SessionBackend {
         state.withLock { $0.entries[id] = nil }
     }
 
-    public func touch(_ id: SessionID) throws {
-        let now = clock.now
+    public func touch(_ id: SessionID, at time: Int) throws {
         state.withLock { state in
             guard var entry = state.entries[id] else { return }
-            entry.stored.modifiedAt = now
+            entry.stored.modifiedAt = time
             entry.lastUse = state.use()
             state.entries[id] = entry
         }
     }
+}
 
-    public func keys() throws -> [SessionID] {
-        state.withLock { Array($0.entries.keys) }
-    }
-
-    /// Removes up to `limit` sessions last saved or touched before `time`, without counting the
-    /// look as a use: eviction keeps following the requests' own use.
+extension MemoryBackend: SessionGarbageCollecting {
+    /// Removes up to `limit` sessions last changed or touched before `time`, without counting
+    /// the look as a use: eviction keeps following the requests' own use.
     public func collectGarbage(olderThan time: Int, limit: Int) throws -> Int {
         state.withLock { state in
             let stale = state.entries.filter { $0.value.stored.modifiedAt < time }.keys.prefix(limit)
             for id in stale { state.entries[id] = nil }
             return stale.count
         }
+    }
+}
+
+extension MemoryBackend: SessionListing {
+    public func forEachSession(_ body: (SessionID) throws -> Bool) throws {
+        for id in state.withLock({ Array($0.entries.keys) }) where try !body(id) { return }
     }
 }

@@ -29,8 +29,21 @@ enum SessionRecord {
         return record
     }
 
-    /// The data and creation time, or nil if `record` does not begin with a whole, intact record.
-    static func decode(_ record: UnsafeRawBufferPointer) -> (data: [UInt8], createdAt: Int)? {
+    /// What a record holds: the session's data, when it began, and the record's checksum, which
+    /// names this version of the data (its revision).
+    struct Contents {
+        let data: [UInt8]
+        let createdAt: Int
+        let checksum: UInt64
+    }
+
+    /// The checksum of a record `encode` made.
+    static func checksum(of record: [UInt8]) -> UInt64 {
+        record.withUnsafeBytes { readLittleEndian($0, at: 16, bytes: 8) }
+    }
+
+    /// What `record` holds, or nil if it does not begin with a whole, intact record.
+    static func decode(_ record: UnsafeRawBufferPointer) -> Contents? {
         guard record.count >= headerSize, record[0..<4].elementsEqual(magic) else { return nil }
         let length = Int(readLittleEndian(record, at: 4, bytes: 4))
         guard record.count >= headerSize + length else { return nil }
@@ -39,11 +52,12 @@ enum SessionRecord {
         hash.add(record[4..<16])
         hash.add(data)
         guard hash.value == readLittleEndian(record, at: 16, bytes: 8) else { return nil }
-        return (Array(data), Int(Int64(bitPattern: readLittleEndian(record, at: 8, bytes: 8))))
+        return Contents(data: Array(data), createdAt: Int(Int64(bitPattern: readLittleEndian(record, at: 8, bytes: 8))),
+                        checksum: hash.value)
     }
 
-    /// The data and creation time of a whole file's bytes, or nil (see above).
-    static func decode(_ record: [UInt8]) -> (data: [UInt8], createdAt: Int)? {
+    /// What a whole file's bytes hold, or nil (see above).
+    static func decode(_ record: [UInt8]) -> Contents? {
         record.withUnsafeBytes { decode($0) }
     }
 

@@ -1,0 +1,21 @@
+import Synchronization
+
+/// What every session of one middleware shares.
+final class SessionMiddlewareSettings: Sendable {
+    let cookie: CookieIdPersistence
+    /// Seconds of idleness after which a session expires: given, else the cookie's maxAge, else 1440.
+    let idleTimeout: Int
+    let absoluteTimeout: Int?
+    let clock: any SessionClock
+    /// When the last garbage collection began, in seconds since 1970.
+    let lastCollection = Atomic<Int>(0)
+    /// Sessions stored for the first time since the last garbage collection began.
+    let sessionsCreated = Atomic<Int>(0)
+
+    init(cookie: CookieIdPersistence, idleTimeout: Int, absoluteTimeout: Int?, clock: any SessionClock) {
+        self.cookie = cookie
+        self.idleTimeout = idleTimeout
+        self.absoluteTimeout = absoluteTimeout
+        self.clock = clock
+    }
+}

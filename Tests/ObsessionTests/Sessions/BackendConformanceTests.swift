@@ -1,0 +1,271 @@
+import Foundation
+@testable import Obsession
+import Testing
+
+/// A store under test: how to make one, and how to break it as only it can be broken. A new
+/// store is done when the conformance suite passes with its fixture in ``all``.
+struct BackendFixture: Sendable, CustomTestStringConvertible {
+    let name: String
+    /// A store in `directory` (for those that keep files), judged by `clock`; `exclusive` asks
+    /// for one that holds sessions for whole requests.
+    let make: @Sendable (_ directory: TemporaryDirectory, _ clock: TestClock, _ exclusive: Bool) throws -> any SessionBackend
+    /// Whether it can hold sessions for whole requests (``SessionHolding``).
+    let holds: Bool
+    /// Makes the stored session `id` unreadable, as this store's data can be damaged; nil for a
+    /// store whose data cannot be (memory holds values, not bytes).
+    let corrupt: (@Sendable (_ directory: TemporaryDirectory, _ id: SessionID) throws -> Void)?
+    /// A store of this kind, and a way to make its writes fail for real; nil for a store that
+    /// has no way to fail (memory).
+    let failing: (@Sendable (_ clock: TestClock) throws -> (backend: any SessionBackend, fail: () throws -> Void, keep: AnyObject))?
+
+    var testDescription: String { name }
+
+    static let memory = BackendFixture(
+        name: "memory", make: { _, _, _ in MemoryBackend(size: 1000) }, holds: false, corrupt: nil, failing: nil)
+
+    static func file(fanOut: Int) -> BackendFixture {
+        BackendFixture(
+            name: fanOut == 0 ? "file" : "file, fan-out \(fanOut)",
+            make: { directory, clock, exclusive in
+                FileBackend(directory: directory.file("sessions"), locking: exclusive ? .exclusive(timeout: 5) : .merge,
+                            fanOut: fanOut, clock: clock)
+            },
+            holds: true,
+            corrupt: { directory, id in
+                let path = FileLayout(directory: directory.file("sessions"), prefix: "s_", fanOut: fanOut).path(of: id)
+                var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+                bytes[bytes.count - 1] ^= 0x20
+                try Data(bytes).write(to: URL(fileURLWithPath: path))
+            },
+            failing: { clock in
+                let filesystem = try ScratchFilesystem(kilobytes: 256)
+                let backend = FileBackend(directory: filesystem.path + "/sessions", fanOut: fanOut, clock: clock)
+                return (backend, { try filesystem.makeReadOnly() }, filesystem)
+            })
+    }
+
+    static let all: [BackendFixture] = [.memory, .file(fanOut: 0), .file(fanOut: 2)]
+}
+
+/// The behaviour every store owes the session: one suite, run against each store in
+/// ``BackendFixture/all``. Where a store's nature rules a test out, its fixture says so (no
+/// corruption for memory, which holds values, not bytes; no failure either; no exclusive holds).
+@Suite struct BackendConformanceTests {
+    let directory: TemporaryDirectory
+    let clock = TestClock()
+
+    init() throws { directory = try TemporaryDirectory() }
+
+    func make(_ fixture: BackendFixture, exclusive: Bool = false) throws -> any SessionBackend {
+        try fixture.make(directory, clock, exclusive)
+    }
+
+    func create(_ values: [String: SessionValue], as id: SessionID, in backend: any SessionBackend) throws -> SessionChanges.Outcome {
+        try backend.apply(SessionChanges(kind: .create(createdAt: clock.now), set: values, removed: [], whole: values, time: clock.now), to: id)
+    }
+
+    func update(_ id: SessionID, in backend: any SessionBackend, set: [String: SessionValue] = [:], removed: Set<String> = [],
+                basedOn revision: UInt64? = nil, whole: [String: SessionValue] = [:]) throws -> SessionChanges.Outcome {
+        try backend.apply(SessionChanges(kind: .update(basedOn: revision), set: set, removed: removed, whole: whole, time: clock.now), to: id)
+    }
+
+    @Test(arguments: BackendFixture.all)
+    func storedSessionReadsBackWithItsValuesAndTimes(_ fixture: BackendFixture) throws {
+        let backend = try make(fixture)
+        let id = SessionID.random()
+        let begun = clock.now
+        guard case .applied = try create(["user": "ann", "cart": [1, 2]], as: id, in: backend) else { Issue.record("not stored"); return }
+        clock.advance(30)
+        guard case .applied = try update(id, in: backend, set: ["cart": [1, 2, 3]]) else { Issue.record("not updated"); return }
+        let stored = try #require(try backend.load(id))
+        #expect(stored.values == ["user": "ann", "cart": [1, 2, 3]])
+        #expect(stored.createdAt == begun)
+        #expect(stored.modifiedAt == clock.now)
+        #expect(try backend.load(SessionID.random()) == nil)
+    }
+
+    @Test(arguments: BackendFixture.all)
+    func newSessionIsStoredOnlyWhereNothingIs(_ fixture: BackendFixture) throws {
+        let backend = try make(fixture)
+        let id = SessionID.random()
+        guard case .applied = try create(["a": 1], as: id, in: backend) else { Issue.record("not stored"); return }
+        #expect(try create(["b": 2], as: id, in: backend) == .exists)
+        #expect(try backend.load(id)?.values == ["a": 1])
+    }
+
+    @Test(arguments: BackendFixture.all)
+    func changeOfADeletedSessionIsGoneAndBringsNothingBack(_ fixture: BackendFixture) throws {
+        let backend = try make(fixture)
+        let id = SessionID.random()
+        _ = try create(["user": "ann"], as: id, in: backend)
+        try backend.delete(id)
+        #expect(try update(id, in: backend, set: ["late": true]) == .gone)
+        #expect(try backend.load(id) == nil)
+        try backend.delete(id)
+    }
+
+    @Test(arguments: BackendFixture.all)
+    func cycleWhileASlowerRequestSavesLeavesTheOldIdGone(_ fixture: BackendFixture) throws {
+        let backend = try make(fixture)
+        let id = SessionID.random()
+        _ = try create(["user": "ann"], as: id, in: backend)
+        let clock = clock
+        nonisolated(unsafe) var cycled: String?
+        _ = exchange(SessionMiddleware(backend: backend, clock: clock) { request, _ in
+            let session = try request.session()
+            cycled = exchange(SessionMiddleware(backend: backend, clock: clock) { inner, _ in
+                try inner.session().cycle()
+            }, cookie: "_obs=\(id.text)").sessionCookie()
+            session["late"] = true
+        }, cookie: "_obs=\(id.text)")
+        #expect(try backend.load(id) == nil)
+        let new = try #require(cycled.flatMap(SessionID.init(validating:)))
+        #expect(try backend.load(new)?.values == ["user": "ann"])
+    }
+
+    @Test(arguments: BackendFixture.all)
+    func changesToDifferentKeysAtOnceAllSurvive(_ fixture: BackendFixture) throws {
+        let backend = try make(fixture)
+        let id = SessionID.random()
+        _ = try create(["start": 0], as: id, in: backend)
+        let failures = Results()
+        DispatchQueue.concurrentPerform(iterations: 8) { thread in
+            for index in 0..<25 {
+                let key = "k\(thread)-\(index)"
+                let outcome = try? backend.apply(SessionChanges(kind: .update(basedOn: nil), set: [key: .int(index)], removed: [],
+                                                                whole: [:], time: 0), to: id)
+                if case .applied = outcome {} else { failures.record(true) }
+            }
+        }
+        #expect(failures.good == 0)
+        let values = try #require(try backend.load(id)).values
+        #expect(values.count == 201)
+        #expect(values["start"] == 0 && values["k7-24"] == 24)
+    }
+
+    @Test(arguments: BackendFixture.all)
+    func removedKeysGoAndOtherRequestsKeysStay(_ fixture: BackendFixture) throws {
+        let backend = try make(fixture)
+        let id = SessionID.random()
+        _ = try create(["cart": [1], "flash": "hi", "n": 0], as: id, in: backend)
+        _ = try update(id, in: backend, set: ["n": 5])
+        _ = try update(id, in: backend, set: ["user": "ann"], removed: ["cart"])
+        #expect(try backend.load(id)?.values == ["flash": "hi", "n": 5, "user": "ann"])
+    }
+
+    /// Merging stops at the top level: a value set replaces the stored one whole.
+    @Test(arguments: BackendFixture.all)
+    func aValueSetReplacesTheStoredOneWhole(_ fixture: BackendFixture) throws {
+        let backend = try make(fixture)
+        let id = SessionID.random()
+        _ = try create(["prefs": ["theme": "dark", "size": 12]], as: id, in: backend)
+        _ = try update(id, in: backend, set: ["prefs": ["theme": "light"]])
+        #expect(try backend.load(id)?.values == ["prefs": ["theme": "light"]])
+    }
+
+    /// A store that names revisions may write a request's whole view when nothing changed since
+    /// it read; one that changed meanwhile is merged into, never overwritten.
+    @Test(arguments: BackendFixture.all)
+    func aStaleWholeViewIsMergedNotWritten(_ fixture: BackendFixture) throws {
+        let backend = try make(fixture)
+        let id = SessionID.random()
+        _ = try create(["a": 1], as: id, in: backend)
+        let read = try #require(try backend.load(id))
+        _ = try update(id, in: backend, set: ["b": 2])
+        _ = try update(id, in: backend, set: ["c": 3], basedOn: read.revision, whole: ["a": 1, "c": 3])
+        #expect(try backend.load(id)?.values == ["a": 1, "b": 2, "c": 3])
+    }
+
+    @Test(arguments: BackendFixture.all)
+    func touchMarksTheSessionUsedWithoutChangingIt(_ fixture: BackendFixture) throws {
+        let backend = try make(fixture)
+        let id = SessionID.random()
+        _ = try create(["n": 1], as: id, in: backend)
+        clock.advance(100)
+        try backend.touch(id, at: clock.now)
+        let stored = try #require(try backend.load(id))
+        #expect(stored.modifiedAt == clock.now)
+        #expect(stored.values == ["n": 1])
+        try backend.touch(SessionID.random(), at: clock.now)
+    }
+
+    @Test(arguments: BackendFixture.all)
+    func expiredSessionIsNotHandedOverAndIsRemoved(_ fixture: BackendFixture) throws {
+        let backend = try make(fixture)
+        let id = SessionID.random()
+        _ = try create(["user": "ann"], as: id, in: backend)
+        clock.advance(601)
+        let response = exchange(SessionMiddleware(backend: backend, idleTimeout: 600, clock: clock) { request, response in
+            try response.write(try request.session()["user"]?.stringValue ?? "none")
+        }, cookie: "_obs=\(id.text)")
+        #expect(response.text == "none")
+        #expect(try backend.load(id) == nil)
+    }
+
+    @Test(arguments: BackendFixture.all)
+    func collectionRemovesOnlyTheExpired(_ fixture: BackendFixture) throws {
+        let backend = try make(fixture)
+        let old = SessionID.random()
+        _ = try create(["n": 1], as: old, in: backend)
+        clock.advance(2000)
+        let young = SessionID.random()
+        _ = try create(["n": 1], as: young, in: backend)
+        let collector = try #require(backend.garbageCollection, "memory and files need collecting")
+        #expect(try collector.collectGarbage(olderThan: clock.now - 1440, limit: 100) == 1)
+        #expect(try backend.load(old) == nil)
+        #expect(try backend.load(young) != nil)
+        #expect(try backend.storedIDs() == [young])
+    }
+
+    @Test(arguments: BackendFixture.all.filter(\.holds))
+    func exclusiveHoldMakesReadModifyWriteExact(_ fixture: BackendFixture) throws {
+        let backend = try make(fixture, exclusive: true)
+        let id = SessionID.random()
+        _ = try create(["n": 0], as: id, in: backend)
+        let middleware = SessionMiddleware(backend: backend, clock: clock) { request, _ in
+            let session = try request.session()
+            session["n"] = .int((session["n"]?.intValue ?? 0) + 1)
+        }
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            for _ in 0..<25 { _ = exchange(middleware, cookie: "_obs=\(id.text)") }
+        }
+        #expect(try backend.load(id)?.values["n"] == 100)
+        let hold = try #require(try backend.holding?.hold(id))
+        hold.release()
+        #expect(try backend.holding?.hold(SessionID.random()) == nil, "nothing is held for an id nobody issued")
+    }
+
+    @Test(arguments: BackendFixture.all.filter { $0.corrupt != nil })
+    func corruptSessionIsUnreadableAndBecomesAFreshOne(_ fixture: BackendFixture) throws {
+        let backend = try make(fixture)
+        let id = SessionID.random()
+        _ = try create(["user": "ann"], as: id, in: backend)
+        let corrupt = try #require(fixture.corrupt)
+        try corrupt(directory, id)
+        #expect { try backend.load(id) } throws: { error in
+            guard case .unreadable = error as? SessionError else { return false }
+            return true
+        }
+        let response = exchange(SessionMiddleware(backend: backend, clock: clock) { request, response in
+            try response.write(try request.session()["user"]?.stringValue ?? "fresh")
+        }, cookie: "_obs=\(id.text)")
+        #expect(response.text == "fresh")
+        #expect(response.errorLog.first?.contains("replaced by a fresh one") == true)
+    }
+
+    @Test(arguments: BackendFixture.all.filter { $0.failing != nil })
+    func failingStoreAnswers500AndKeepsTheStoredSession(_ fixture: BackendFixture) throws {
+        let makeFailing = try #require(fixture.failing)
+        let (backend, fail, kept) = try makeFailing(clock)
+        defer { withExtendedLifetime(kept) {} }
+        let id = SessionID.random()
+        _ = try create(["n": 1], as: id, in: backend)
+        try fail()
+        let response = exchange(SessionMiddleware(backend: backend, clock: clock) { request, _ in
+            try request.session()["n"] = 2
+        }, cookie: "_obs=\(id.text)")
+        #expect(response.status == 500)
+        #expect(response.errorLog.first?.contains("session backend failed") == true)
+        #expect(try backend.load(id)?.values == ["n": 1])
+    }
+}
