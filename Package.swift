@@ -17,13 +17,17 @@ let package = Package(
         .executable(name: "demo", targets: ["demo"]),
         .executable(name: "obsession", targets: ["ObsessionTool"]),
     ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
     targets: [
         .systemLibrary(
             name: "CFastCGI",
             pkgConfig: "fcgi",
             providers: [.apt(["libfcgi-dev"])]
         ),
-        .target(name: "FastCGI", dependencies: ["CFastCGI"], swiftSettings: swiftSettings),
+        .target(name: "FastCGI", dependencies: ["CFastCGI", .product(name: "Logging", package: "swift-log")],
+                swiftSettings: swiftSettings),
         .target(name: "Obsession", dependencies: ["FastCGI", "CFastCGI"], swiftSettings: swiftSettings),
         .executableTarget(name: "ObsessionTool", dependencies: ["Obsession", "FastCGI"], swiftSettings: swiftSettings),
         .executableTarget(

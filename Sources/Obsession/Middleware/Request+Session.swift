@@ -41,13 +41,13 @@ final class SessionSlot: RequestAttachmentKey {
 
     /// Commits the session, if one was used.
     func commit() throws {
-        try current?.commit(to: response) { request.log($0) }
+        try current?.commit(to: response) { request.log($0, level: .warning) }
     }
 
     func session() throws -> Session {
         if let current { return current }
         let session = Session(backend: backend, settings: settings)
-        try session.start(clientIDs: clientIDs) { request.log($0) }
+        try session.start(clientIDs: clientIDs) { request.log($0, level: .warning) }
         current = session
         return session
     }

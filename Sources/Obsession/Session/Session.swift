@@ -188,8 +188,10 @@ public final class Session: Sequence {
             guard !values.isEmpty else { break }
             state = .stored(id: try create(under: id ?? SessionID.random(), at: now), revision: nil)
         case .stored(let id, let revision):
-            let update = SessionChanges(kind: .update(basedOn: revision), set: values.filter { changes.assigned.contains($0.key) },
-                                        removed: changes.removed, whole: values, time: now)
+            var assigned: [String: SessionValue] = [:]
+            for key in changes.assigned { assigned[key] = values[key] }
+            let update = SessionChanges(kind: .update(basedOn: revision), set: assigned, removed: changes.removed,
+                                        whole: values, time: now)
             switch try backend.apply(update, to: id) {
             case .applied(let newRevision): state = .stored(id: id, revision: newRevision)
             case .gone, .exists:

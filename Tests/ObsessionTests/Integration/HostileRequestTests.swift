@@ -19,7 +19,8 @@ import Testing
                                                   headers: [("Content-Type", "multipart/form-data; boundary=cut")], body: body)
             #expect(response.status == 400)
         }
-        #expect(ProcessInspection.openDescriptors(of: demo.child.pid) == before)
+        // No more than before: a descriptor of the request before may have been open then.
+        #expect(ProcessInspection.openDescriptors(of: demo.child.pid) <= before)
         #expect(try FileManager.default.contentsOfDirectory(atPath: uploads).isEmpty)
     }
 

@@ -51,7 +51,8 @@ import Testing
             #expect(response.status == 200)
             #expect(response.text == "{}\n")
         }
-        #expect(ProcessInspection.openDescriptors(of: demo.child.pid) == before)
+        // No more than before: a descriptor of the request before may have been open then.
+        #expect(ProcessInspection.openDescriptors(of: demo.child.pid) <= before)
         #expect(waitUntil(seconds: 5) { demo.nginx.errorLog.contains("belongs to another user") })
         #expect(!demo.nginx.errorLog.contains(id), "the session id is a credential: it must not reach the log")
     }

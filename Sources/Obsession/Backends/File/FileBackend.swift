@@ -179,7 +179,7 @@ public final class FileBackend: SessionBackend {
             return access(path, F_OK) == 0 ? nil : .gone
         }
         // A record that is not whole cannot be merged into: gone, as a missing one.
-        guard let (current, _) = try? file.read() else { return .gone }
+        guard let (current, _) = try? file.read(known: status) else { return .gone }
         let values = changes.values(over: { Self.values(of: current.data) ?? [:] }, revision: current.checksum)
         let record = try Self.record(of: values, createdAt: current.createdAt)
         if record.count <= Self.inPlaceLimit {

@@ -42,11 +42,12 @@ struct RecordFile: ~Copyable {
     }
 
     /// What the file holds, with its modification time, or nil if it is not one intact record.
-    /// With `sharing`, under a shared lock, so that no writer is half-way.
-    func read(sharing: Bool = false) throws -> (contents: SessionRecord.Contents, modifiedAt: Int)? {
+    /// With `sharing`, under a shared lock, so that no writer is half-way. `known` is a status
+    /// just taken, which spares taking it again.
+    func read(sharing: Bool = false, known: stat? = nil) throws -> (contents: SessionRecord.Contents, modifiedAt: Int)? {
         if sharing { flock(file.rawValue, LOCK_SH) }
         defer { if sharing { flock(file.rawValue, LOCK_UN) } }
-        let status = try status()
+        let status = try sharing ? status() : known ?? status()
         let size = Int(status.st_size)
         guard size <= FileBackend.maxDataSize + SessionRecord.headerSize else {
             throw SessionError.unreadable("\(name) is \(size) bytes, larger than any session record")

@@ -1,4 +1,5 @@
 internal import CFastCGI
+public import Logging
 import Glibc
 
 /// Runs a handler for every request a web server sends over FastCGI, on worker threads, or for
@@ -49,6 +50,12 @@ public struct FastCGIServer: Sendable {
         public var trustForwardedProto = false
         /// Seconds that requests in flight get to finish after SIGTERM.
         public var gracePeriod = 10
+        /// Where the server and its requests log. Nil, the default: the server's lines to stderr,
+        /// each prefixed with the program's name and process id, and a request's lines to the
+        /// web server's error log (the FastCGI error stream; stderr for classic CGI), prefixed
+        /// with its method and URI. Set, every line goes to this logger, a request's with its
+        /// method and URI as the `request` metadata.
+        public var logger: Logger?
         /// Seconds a connection may send nothing while a worker waits to read from it; then the
         /// worker drops it and goes on. 0 waits for ever. nginx itself gives up on a FastCGI
         /// server that reads nothing for 60 s (`fastcgi_send_timeout`).
@@ -112,6 +119,7 @@ public struct FastCGIServer: Sendable {
     /// try FastCGIServer().run(MyApp())
     /// ```
     public func run(_ responder: some Responder) throws(ServerError) {
+        ServerLog.use(configuration.logger)
         guard (1...1024).contains(configuration.workers) else {
             throw ServerError(.invalidArgument, "workers must be from 1 to 1024, not \(configuration.workers)")
         }
@@ -192,14 +200,4 @@ public struct FastCGIServer: Sendable {
         limit.rlim_cur = rlim_t(FD_SETSIZE)
         setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
     }
-}
-
-/// Writes one line about the server's life (start, stop, housekeeping) to stderr.
-///
-/// ```swift
-/// logLine("session garbage collection removed 12 files")
-/// ```
-public func logLine(_ message: String) {
-    var line = "obsession[\(getpid())]: \(message)\n"
-    line.withUTF8 { _ = writeAll(STDERR_FILENO, UnsafeRawBufferPointer($0)) }
 }

@@ -1,3 +1,4 @@
+public import Logging
 import Glibc
 
 /// One HTTP request as the web server passed it: its CGI parameters, cookies, query and body.
@@ -21,6 +22,7 @@ public final class Request {
     private let uploadMemoryLimit: Int
     private let uploadDirectory: String
     private let maxFormFields: Int
+    private let configuredLogger: Logger?
     // The variables marked `@exclusivity(unchecked)` skip Swift's run-time exclusivity check, which
     // cost 3–6 % of a request's instructions across these objects. Each is read or assigned
     // whole, or changed by a call whose closure does not touch this object, and no access to one
@@ -39,6 +41,7 @@ public final class Request {
         self.uploadMemoryLimit = configuration.uploadMemoryLimit
         self.uploadDirectory = configuration.temporaryDirectory
         self.maxFormFields = configuration.maxFormFields
+        self.configuredLogger = configuration.logger
         self.transport = transport
         // Without CONTENT_LENGTH a CGI body is empty (RFC 3875 §4.1.2); FastCGI marks the end itself.
         let length = parameters["CONTENT_LENGTH"].flatMap { Int($0) }.map { max($0, 0) } ?? (isCGI ? 0 : nil)
@@ -197,14 +200,38 @@ public final class Request {
         return form
     }
 
-    /// Writes a line about this request to the web server's error log (the FastCGI error
-    /// stream; stderr in CGI mode), prefixed with the method and URI.
+    /// Where this request logs: the server's configured ``FastCGIServer/Configuration/logger``
+    /// with the request's method and URI as `request` metadata, or by default the web server's
+    /// error log for this request (the FastCGI error stream; stderr in CGI mode), each line
+    /// prefixed with the method and URI. Made when first used.
+    ///
+    /// ```swift
+    /// request.logger.warning("payment provider slow", metadata: ["provider": "acme"])
+    /// ```
+    public private(set) lazy var logger: Logger = {
+        let label = "\(method) \(requestURI)"
+        if var configured = configuredLogger {
+            configured[metadataKey: "request"] = .string(label)
+            return configured
+        }
+        let stream = ErrorStream(transport)
+        return Logger(label: label) { _ in LineLogHandler(prefix: { label }) { stream.transport.logError($0) } }
+    }()
+
+    /// The transport's error stream, for the request's logger. A logger must be Sendable; this
+    /// one belongs to the request, which one worker thread serves, and is used there only.
+    private final class ErrorStream: @unchecked Sendable {
+        let transport: Transport
+        init(_ transport: Transport) { self.transport = transport }
+    }
+
+    /// Writes a line about this request to its ``logger``, at `level` (an error by default).
     ///
     /// ```swift
     /// request.log("payment provider timed out; retrying")
     /// ```
-    public func log(_ message: String) {
-        transport.logError("\(method) \(requestURI): \(message)")
+    public func log(_ message: String, level: Logger.Level = .error) {
+        logger.log(level: level, "\(message)")
     }
 
     /// Whether `CONTENT_LENGTH` announces a body over the limit.
