@@ -97,35 +97,18 @@ func escapeHTML(_ text: String) -> String {
     return escaped
 }
 
-/// The value of a numeric flag, or nil when it is absent.
-func number(_ options: ServerOptions, _ flag: String, in range: ClosedRange<Int>) throws -> Int? {
-    guard let text = options.programValues[flag] else { return nil }
-    guard let value = Int(text), range.contains(value) else {
-        throw ServerError(.invalidArgument, "\(flag) wants a number from \(range.lowerBound) to \(range.upperBound), not \(text)")
-    }
-    return value
-}
-
-/// The value of a flag that takes one of a few words.
-func choice(_ options: ServerOptions, _ flag: String, _ words: [String]) throws -> String {
-    let value = options.programValues[flag] ?? words[0]
-    guard words.contains(value) else {
-        throw ServerError(.invalidArgument, "\(flag) wants \(words.joined(separator: " or ")), not \(value)")
-    }
-    return value
-}
-
 FastCGIServer.main(programFlags: ["--sessions", "--cookie-name", "--cookie-secure", "--locking", "--idle-timeout",
                                   "--absolute-timeout", "--fan-out", "--durability"]) { options in
-    let secure = try choice(options, "--cookie-secure", ["on", "off"]) == "on"
-    let locking: FileBackend.Locking = try choice(options, "--locking", ["merge", "exclusive"]) == "merge"
+    let secure = try options.choice("--cookie-secure", of: ["on", "off"]) == "on"
+    let locking: FileBackend.Locking = try options.choice("--locking", of: ["merge", "exclusive"]) == "merge"
         ? .merge : .exclusive(timeout: 10)
-    let durability: FileBackend.Durability = try choice(options, "--durability", ["page-cache", "fsync"]) == "fsync"
+    let durability: FileBackend.Durability = try options.choice("--durability", of: ["page-cache", "fsync"]) == "fsync"
         ? .fsync : .pageCache
-    let backend = FileBackend(directory: options.programValues["--sessions"], locking: locking, durability: durability,
-                              fanOut: try number(options, "--fan-out", in: 0...2) ?? 0)
-    let cookie = CookieIdPersistence(cookieName: options.programValues["--cookie-name"] ?? "_obs", secure: secure)
+    let backend = FileBackend(directory: options.value(of: "--sessions"), locking: locking, durability: durability,
+                              fanOut: try options.number("--fan-out", in: 0...2) ?? 0)
+    let cookie = CookieIdPersistence(cookieName: options.value(of: "--cookie-name") ?? "_obs", secure: secure)
+    let lifetime = 1...(10 * 365 * 86400)
     return SessionMiddleware(ClosureResponder(route), idPersister: cookie, backend: backend,
-                             idleTimeout: try number(options, "--idle-timeout", in: 1...(10 * 365 * 86400)),
-                             absoluteTimeout: try number(options, "--absolute-timeout", in: 1...(10 * 365 * 86400)))
+                             idleTimeout: try options.number("--idle-timeout", in: lifetime, of: "seconds"),
+                             absoluteTimeout: try options.number("--absolute-timeout", in: lifetime, of: "seconds"))
 }

@@ -7,7 +7,7 @@ extension FastCGIServer {
     ///
     /// ```swift
     /// FastCGIServer.main(programFlags: ["--greeting"]) { options in
-    ///     let greeting = options.programValues["--greeting"] ?? "hello"
+    ///     let greeting = options.value(of: "--greeting") ?? "hello"
     ///     return ClosureResponder { _, response in try response.write("\(greeting)\n") }
     /// }
     /// ```
