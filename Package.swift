@@ -19,6 +19,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         .systemLibrary(
@@ -29,7 +30,9 @@ let package = Package(
         .target(name: "FastCGI", dependencies: ["CFastCGI", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: swiftSettings),
         .target(name: "Obsession", dependencies: ["FastCGI", "CFastCGI"], swiftSettings: swiftSettings),
-        .executableTarget(name: "ObsessionTool", dependencies: ["Obsession", "FastCGI"], swiftSettings: swiftSettings),
+        .executableTarget(name: "ObsessionTool", dependencies: [
+            "Obsession", "FastCGI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: swiftSettings),
         .executableTarget(
             name: "hello", dependencies: ["FastCGI"], path: "Examples/hello",
             swiftSettings: swiftSettings),
@@ -39,6 +42,12 @@ let package = Package(
         .executableTarget(
             name: "backend-loop", dependencies: ["Obsession", "FastCGI"], path: "Benchmarks/backend-loop",
             swiftSettings: swiftSettings),
-        .testTarget(name: "ObsessionTests", dependencies: ["FastCGI", "Obsession"], swiftSettings: swiftSettings),
+        // Three test targets: the responder, sessions, and integration (real servers), and the
+        // helpers they share.
+        // Its imports stay public, as the helpers' declarations use the imported types.
+        .target(name: "TestSupport", dependencies: ["FastCGI", "Obsession"], path: "Tests/TestSupport"),
+        .testTarget(name: "ResponderTests", dependencies: ["FastCGI", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "SessionTests", dependencies: ["FastCGI", "Obsession", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "IntegrationTests", dependencies: ["FastCGI", "Obsession", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )
