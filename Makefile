@@ -1,6 +1,8 @@
 # Obsession for Swift. `make demo` serves the example behind nginx; `make test` runs every test.
 # Both install what they need from Debian's packages first (CI starts on a bare Debian 12).
 
+SHELL := /bin/bash
+
 # Every swift command leaves empty TemporaryDirectory.* directories in TMPDIR (SwiftPM's, not
 # ours): they go to .build/tmp rather than /tmp.
 SWIFT_TMPDIR := $(CURDIR)/.build/tmp
@@ -38,8 +40,11 @@ $(STATIC_CXX)/libstdc++.a:
 	test -f "$$archive" || { echo "no libstdc++.a for the release link (Debian: libstdc++-12-dev)" >&2; exit 1; }; \
 	mkdir -p $(STATIC_CXX) && ln -sf "$$archive" $@
 
+# The tests, which must all run: a test whose program is missing reports itself skipped, and
+# a skipped test fails the run here (deps installs every program they start).
 test: build
-	OBSESSION_BIN_DIR=$$($(SWIFT) build --show-bin-path) $(SWIFT) test
+	set -o pipefail; OBSESSION_BIN_DIR=$$($(SWIFT) build --show-bin-path) $(SWIFT) test 2>&1 | tee .build/test.log
+	@! grep -a " skipped" .build/test.log || { echo "tests were skipped: a program they need is missing" >&2; exit 1; }
 	@$(MAKE) --no-print-directory test-address test-thread
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=30
 

@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// How a worker ends a FastCGI connection: at once when the web server has sent all it will,
 /// else libfcgi's careful close, which waits for the web server to close first.
-@Suite struct ConnectionCloseTests {
+@Suite(.requires("/usr/sbin/nginx")) struct ConnectionCloseTests {
     static let get = FastCGIClient.begin(["REQUEST_METHOD": "GET", "PATH_INFO": "/"]) + FastCGIClient.stdin([])
 
     /// A GET, and a form POST whose body the handler reads up to its CONTENT_LENGTH.
@@ -54,7 +55,7 @@ import Testing
         let port = try freePort()
         let hello = try ChildProcess(TestEnvironment.executable("hello"), ["--listen", "127.0.0.1:\(port)", "--workers", "1"],
                                      in: directory, name: "hello")
-        #expect(waitUntil { hello.errorOutput.contains("listening on") })
+        #expect(waitUntilAccepting("127.0.0.1:\(port)"))
         // The request fills libfcgi's 8 KiB reads exactly, so the record sent after it stays
         // unread in the kernel; its answer, 8 KiB of echoed query, is still in flight to a client
         // with a small receive buffer when the worker closes. A close with bytes unread would make

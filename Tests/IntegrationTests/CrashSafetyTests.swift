@@ -1,11 +1,12 @@
 import Foundation
 @testable import Obsession
+import TestSupport
 import Testing
 
 /// kill -9 at random moments while requests write sessions: every session file left must be a
 /// whole record holding a JSON object, never a torn one (or, for a new session cut short before
 /// its first write, empty: it reads as missing).
-@Suite(.serialized) struct CrashSafetyTests {
+@Suite(.serialized, .requires("/usr/sbin/nginx")) struct CrashSafetyTests {
     @Test func killedMidWriteLeavesNoTornSession() throws {
         let directory = try TemporaryDirectory()
         let socket = directory.file("demo.sock")

@@ -1,8 +1,9 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The demo site behind a real nginx: what a browser or an HTTP client sees on the wire.
-@Suite(.serialized) struct DemoIntegrationTests {
+@Suite(.serialized, .requires("/usr/sbin/nginx", "/usr/bin/curl")) struct DemoIntegrationTests {
     @Test func sessionCookieCarriesItsAttributesOnTheWire() throws {
         let directory = try TemporaryDirectory()
         let demo = try DemoServer(in: directory)

@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Each file under deploy/ started for real with the server it configures, on loopback, and a
 /// session round trip through it: log in, see the user on the next request, log out.
-@Suite(.serialized) struct DeployTests {
+@Suite(.serialized, .requires("/usr/sbin/nginx", "/usr/sbin/apache2", "/usr/sbin/lighttpd", "/usr/bin/spawn-fcgi", "/usr/sbin/fcgiwrap", "/usr/bin/systemd-analyze", "/usr/bin/systemd-socket-activate")) struct DeployTests {
     /// A deploy file's text with its production paths swapped for the test's.
     func deployFile(_ path: String, replacing replacements: [(String, String)]) throws -> String {
         var text = try String(contentsOfFile: TestEnvironment.packageRoot.appendingPathComponent("deploy/" + path).path, encoding: .utf8)

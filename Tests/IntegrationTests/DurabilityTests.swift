@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `--durability fsync` as the kernel sees it (strace on the demo): a change of a directory's
 /// entries reaches the disk before the request that made it ends.
-@Suite(.serialized) struct DurabilityTests {
+@Suite(.serialized, .requires("/usr/sbin/nginx", "/usr/bin/strace")) struct DurabilityTests {
     /// One system call strace saw: the thread, the call's name, its paths and whether it worked.
     struct Call {
         let thread: String
@@ -49,7 +50,7 @@ import Testing
                                      TestEnvironment.executable("demo"), "--listen", "unix:\(socket)", "--socket-mode", "666",
                                      "--sessions", sessions, "--durability", "fsync", "--fan-out", "1", "--workers", "1"],
                                     in: directory, name: "demo")
-        #expect(waitUntil { demo.errorOutput.contains("listening on") }, "\(demo.errorOutput)")
+        #expect(waitUntilAccepting("unix:\(socket)"), "\(demo.errorOutput)")
         let nginx = try Nginx(upstream: "unix:\(socket)", in: directory)
         let home = try nginx.request("/")
         let login = try nginx.request("/login", method: "POST", cookie: home.sessionCookie, form: "user=ann&csrf=\(home.csrfToken ?? "")")

@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Garbage collection under a flood of clients that never send their cookie back, each of
 /// which makes a session: expired sessions must go as fast as new ones come.
-@Suite(.serialized) struct GarbageCollectionPaceTests {
+@Suite(.serialized, .requires("/usr/sbin/nginx", "/usr/bin/wrk")) struct GarbageCollectionPaceTests {
     @Test func collectionKeepsPaceWithAFloodOfNewSessions() throws {
         let directory = try TemporaryDirectory()
         let demo = try DemoServer(in: directory, arguments: ["--idle-timeout", "1", "--cookie-secure", "off"])

@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Requests an attacker sends through nginx to take a worker's descriptors, memory or time: each
 /// is refused with its status, and leaves nothing behind.
-@Suite(.serialized) struct HostileRequestTests {
+@Suite(.serialized, .requires("/usr/sbin/nginx")) struct HostileRequestTests {
     @Test func uploadsCutShortLeaveNoDescriptorAndNoTemporaryFile() throws {
         let directory = try TemporaryDirectory()
         let uploads = directory.file("uploads")

@@ -1,8 +1,9 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `hello` behind a real nginx, driven over HTTP: the path a user's requests take.
-@Suite(.serialized) struct NginxIntegrationTests {
+@Suite(.serialized, .requires("/usr/sbin/nginx")) struct NginxIntegrationTests {
     @Test func getShowsMethodPathQueryAndCookies() throws {
         let directory = try TemporaryDirectory()
         let hello = try HelloServer(in: directory)
@@ -137,7 +138,7 @@ import Testing
         let request = FastCGIClient.begin(["REQUEST_METHOD": "GET", "PATH_INFO": "/"]) + FastCGIClient.stdin([])
         do {
             let hello = try start("10.0.0.1, ::1")
-            #expect(waitUntil { hello.errorOutput.contains("listening on") })
+            #expect(waitUntilAccepting("127.0.0.1:\(port)"))
             // Closed as soon as it is accepted (a served one would wait for its request until the
             // read timeout, 60 s, longer than this client's 30 s).
             let refused = try FastCGIClient(port: port)
@@ -146,7 +147,7 @@ import Testing
         }
         do {
             let hello = try start("10.0.0.1,127.0.0.1")
-            #expect(waitUntil { hello.errorOutput.contains("listening on") })
+            #expect(waitUntilAccepting("127.0.0.1:\(port)"))
             let served = try FastCGIClient(port: port)
             defer { served.close() }
             try served.send(request)
@@ -246,24 +247,11 @@ private struct OneWorkerHello {
         child = try ChildProcess(TestEnvironment.executable("hello"),
                                  ["--listen", path.map { "unix:\($0)" } ?? "127.0.0.1:\(port)", "--workers", "1"] + arguments,
                                  in: directory, name: "hello")
-        #expect(waitUntil { child.errorOutput.contains("listening on") })
+        #expect(waitUntilAccepting(path.map { "unix:\($0)" } ?? "127.0.0.1:\(port)"))
     }
 
     /// A new connection; over TCP with a receive buffer of `receiveBuffer` bytes if given.
     func connect(receiveBuffer: Int32? = nil) throws -> FastCGIClient {
         try path.map { try FastCGIClient(unixPath: $0) } ?? FastCGIClient(port: port, receiveBuffer: receiveBuffer)
-    }
-}
-
-/// A thread-safe tally of good results.
-final class Results: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-
-    /// How many good results were recorded so far; read under the lock, as other threads record.
-    var good: Int { lock.withLock { count } }
-
-    func record(_ ok: Bool) {
-        if ok { lock.withLock { count += 1 } }
     }
 }

@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Where the server listens, how it stops, and how it fails to start: each through the built
 /// `hello` and the real programs that start FastCGI servers.
-@Suite(.serialized) struct ServerLifecycleTests {
+@Suite(.serialized, .requires("/usr/bin/cgi-fcgi", "/usr/bin/systemd-socket-activate")) struct ServerLifecycleTests {
     @Test func sigtermLetsTheRequestInFlightFinishThenExitsZero() throws {
         let directory = try TemporaryDirectory()
         let hello = try HelloServer(in: directory)

@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// What a session promises an attacker's requests, and the logs and caches they pass through,
 /// seen through nginx in front of the demo.
-@Suite(.serialized) struct SessionSecurityTests {
+@Suite(.serialized, .requires("/usr/sbin/nginx")) struct SessionSecurityTests {
     @Test func loginGivesANewCSRFToken() throws {
         let directory = try TemporaryDirectory()
         let demo = try DemoServer(in: directory)

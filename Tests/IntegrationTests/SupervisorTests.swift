@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The supervisor under load (wrk through nginx): a worker process killed, a reload, retirement
 /// after --max-requests, a stop; and the request that makes libfcgi abort (CVE-2025-23016).
-@Suite(.serialized) struct SupervisorTests {
+@Suite(.serialized, .requires("/usr/sbin/nginx", "/usr/bin/wrk", "/usr/bin/setpriv", "/usr/bin/prlimit")) struct SupervisorTests {
     /// wrk's counts for one run.
     struct Load {
         let requests: Int
@@ -18,8 +19,11 @@ import Testing
         init(in directory: TemporaryDirectory, arguments: [String]) throws {
             socket = directory.file("app.sock")
             master = try ChildProcess.demo(listening: "unix:\(socket)", sessions: directory.file("sessions"),
-                                           arguments: ["--cookie-secure", "off"] + arguments, in: directory, name: "master", listeners: 2)
+                                           arguments: ["--cookie-secure", "off"] + arguments, in: directory, name: "master")
             nginx = try Nginx(upstream: "unix:\(socket)", in: directory)
+            // Every worker process forked, as --processes asks.
+            let processes = arguments.firstIndex(of: "--processes").flatMap { Int(arguments[$0 + 1]) } ?? 1
+            guard waitUntil({ workerPIDs.count == processes }) else { throw TestFailure("\(processes) worker processes did not start") }
         }
 
         var workerPIDs: [Int32] {
@@ -99,7 +103,7 @@ import Testing
                                       ["--nproc=\(limit):\(limit)"] + nobody + [TestEnvironment.executable("hello"), "--listen", "unix:\(socket)",
                                        "--socket-mode", "666", "--workers", "1", "--max-requests", "3"],
                                       in: directory, name: "hello")
-        #expect(waitUntil { master.errorOutput.contains("listening on") }, "\(master.errorOutput)")
+        #expect(waitUntilAccepting("unix:\(socket)"), "\(master.errorOutput)")
         let nginx = try Nginx(upstream: "unix:\(socket)", in: directory)
         // Other processes of the same user take every place but the master's threads', so that
         // the places the worker process frees when it retires are taken.
@@ -122,7 +126,7 @@ import Testing
         let master = try ChildProcess(TestEnvironment.executable("hello"),
                                       ["--listen", "unix:\(socket)", "--socket-mode", "666", "--processes", "2", "--workers", "1",
                                        "--max-requests", "1"], in: directory, name: "hello")
-        #expect(waitUntil { master.errorOutput.components(separatedBy: "listening on").count == 3 })
+        #expect(waitUntilAccepting("unix:\(socket)"))
         let nginx = try Nginx(upstream: "unix:\(socket)", in: directory)
         let storm = StopFlag()
         let pid = master.pid

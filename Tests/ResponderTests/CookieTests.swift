@@ -1,4 +1,5 @@
 @testable import FastCGI
+import TestSupport
 import Testing
 
 @Suite struct CookieTests {

@@ -1,5 +1,6 @@
 @testable import FastCGI
 import Foundation
+import TestSupport
 import Testing
 
 @Suite struct MultipartTests {

@@ -1,4 +1,5 @@
 import Obsession
+import TestSupport
 import Testing
 
 /// The README's snippets, compiled here so that they stay true; the behaviour they show is

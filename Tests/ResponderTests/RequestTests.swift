@@ -1,5 +1,6 @@
 @testable import FastCGI
 import Glibc
+import TestSupport
 import Testing
 
 extension CGIParameters {

@@ -1,5 +1,6 @@
 import Foundation
 @testable import Obsession
+import TestSupport
 import Testing
 
 /// A store under test: how to make one, and how to break it as only it can be broken. A new

@@ -1,5 +1,6 @@
 import Foundation
 @testable import Obsession
+import TestSupport
 import Testing
 
 /// Requests of one session overlapping: merge at save, deletes and cycles that stand, the

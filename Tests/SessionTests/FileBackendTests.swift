@@ -1,5 +1,6 @@
 import Foundation
 @testable import Obsession
+import TestSupport
 import Testing
 
 /// The file backend on real file systems: modes, links, owners, corrupt files, a full disk and a

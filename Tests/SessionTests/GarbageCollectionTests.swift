@@ -1,5 +1,6 @@
 import Foundation
 @testable import Obsession
+import TestSupport
 import Testing
 
 @Suite struct GarbageCollectionTests {
@@ -120,8 +121,8 @@ import Testing
         #expect(tool.output.hasPrefix("removed 5 files in "), "\(tool.output)")
         #expect(try backend.storedIDs() == [fresh])
         let wrong = try ChildProcess(TestEnvironment.executable("obsession"), ["gc", "--sessions"], in: directory, name: "wrong")
-        #expect(wrong.waitForExit() == 2)
-        #expect(wrong.errorOutput.contains("usage: obsession gc"), "\(wrong.errorOutput)")
+        #expect(wrong.waitForExit() == 64, "EX_USAGE, for scripts")
+        #expect(wrong.errorOutput.contains("Usage: obsession gc --sessions"), "\(wrong.errorOutput)")
     }
 
     /// An id whose first character is `first`: it lives in that leaf with fan-out.
@@ -173,10 +174,4 @@ import Testing
         middleware.idle()
         #expect(try backend.storedIDs().isEmpty)
     }
-}
-
-/// Sets a file's modification (and access) time, as an old session or a crash's leftover has.
-func setModificationTime(of path: String, to time: Int) throws {
-    var times = [timespec(tv_sec: time, tv_nsec: 0), timespec(tv_sec: time, tv_nsec: 0)]
-    guard utimensat(AT_FDCWD, path, &times, 0) == 0 else { throw TestFailure("cannot set the time of \(path)") }
 }

@@ -1,4 +1,5 @@
 @testable import Obsession
+import TestSupport
 import Testing
 
 @Suite struct SessionCodableTests {

@@ -1,4 +1,5 @@
 @testable import Obsession
+import TestSupport
 import Testing
 
 /// The seed's behaviours and this rules, through SessionMiddleware and the server's own

@@ -2,12 +2,12 @@ import Foundation
 
 /// A real Apache httpd from Debian's package on a free loopback port, with its own server root,
 /// the modules named and `body` in its configuration. Stopped when dropped.
-final class Apache {
-    let port: UInt16
+package final class Apache {
+    package let port: UInt16
     private let child: ChildProcess
     private let root: String
 
-    init(modules: [String], body: String, in directory: TemporaryDirectory) throws {
+    package init(modules: [String], body: String, in directory: TemporaryDirectory) throws {
         port = try freePort()
         root = directory.file("apache")
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
@@ -32,7 +32,7 @@ final class Apache {
         }
     }
 
-    var errorLog: String { (try? String(contentsOfFile: root + "/error.log", encoding: .utf8)) ?? "" }
+    package var errorLog: String { (try? String(contentsOfFile: root + "/error.log", encoding: .utf8)) ?? "" }
 
     deinit {
         child.signal(SIGTERM)

@@ -3,16 +3,16 @@ import Foundation
 /// A program started for a test with `posix_spawn`, its stdout and stderr collected in files;
 /// killed when dropped if still running. (Foundation's `Process` reaps children from one
 /// monitor thread that can block on one child while another stays a zombie.)
-final class ChildProcess {
-    let pid: pid_t
-    let outputPath: String
-    let errorPath: String
+package final class ChildProcess {
+    package let pid: pid_t
+    package let outputPath: String
+    package let errorPath: String
     private var exitStatus: Int32?
 
     /// Starts `executable` with `arguments`; `environment` adds to (or, with
     /// `replaceEnvironment`, replaces) the test's own; `standardInput` becomes descriptor 0
     /// (default /dev/null).
-    init(_ executable: String, _ arguments: [String], in directory: TemporaryDirectory, name: String,
+    package init(_ executable: String, _ arguments: [String], in directory: TemporaryDirectory, name: String,
          environment: [String: String] = [:], replaceEnvironment: Bool = false,
          standardInput: Int32? = nil, blockedSignals: [Int32] = []) throws {
         outputPath = directory.file("\(name).out")
@@ -55,13 +55,13 @@ final class ChildProcess {
         self.pid = pid
     }
 
-    var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
-    var errorOutput: String { (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "" }
+    package var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+    package var errorOutput: String { (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "" }
 
-    func signal(_ number: Int32) { if isRunning { kill(pid, number) } }
+    package func signal(_ number: Int32) { if isRunning { kill(pid, number) } }
 
     /// Whether the program still runs; reaps it once it ended.
-    var isRunning: Bool {
+    package var isRunning: Bool {
         guard exitStatus == nil else { return false }
         var status: Int32 = 0
         guard waitpid(pid, &status, WNOHANG) == pid else { return true }
@@ -71,7 +71,7 @@ final class ChildProcess {
     }
 
     /// Waits for the program to exit, for at most `seconds`; its status, or nil if it still runs.
-    func waitForExit(seconds: Double = 20) -> Int32? {
+    package func waitForExit(seconds: Double = 20) -> Int32? {
         guard waitUntil(seconds: seconds, { !isRunning }) else { return nil }
         return exitStatus
     }
@@ -92,25 +92,25 @@ final class ChildProcess {
 }
 
 /// The `hello` example serving FastCGI on a socket in `directory`.
-final class HelloServer {
-    let socketPath: String
-    let child: ChildProcess
+package final class HelloServer {
+    package let socketPath: String
+    package let child: ChildProcess
 
-    init(in directory: TemporaryDirectory, workers: Int = 2, extraArguments: [String] = [],
+    package init(in directory: TemporaryDirectory, workers: Int = 2, extraArguments: [String] = [],
          environment: [String: String] = [:], blockedSignals: [Int32] = []) throws {
         socketPath = directory.file("hello.sock")
         child = try ChildProcess(TestEnvironment.executable("hello"),
                                  ["--listen", "unix:\(socketPath)", "--socket-mode", "666", "--workers", "\(workers)"] + extraArguments,
                                  in: directory, name: "hello", environment: environment,
                                  blockedSignals: blockedSignals)
-        guard waitUntil({ child.errorOutput.contains("listening on") }) else {
+        guard waitUntilAccepting("unix:" + socketPath) else {
             throw TestFailure("hello did not start: \(child.errorOutput)")
         }
     }
 }
 
 /// A failure of the test's own set-up, with what went wrong.
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+package struct TestFailure: Error, CustomStringConvertible {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }

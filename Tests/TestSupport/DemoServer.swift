@@ -2,17 +2,17 @@ import Foundation
 import Testing
 
 /// The `demo` example serving FastCGI on a socket in `directory`, with nginx in front.
-final class DemoServer {
-    let child: ChildProcess
-    let nginx: Nginx
-    let sessions: String
+package final class DemoServer {
+    package let child: ChildProcess
+    package let nginx: Nginx
+    package let sessions: String
 
     /// Every demo process behind nginx; `processes` of them share one session directory.
-    let children: [ChildProcess]
+    package let children: [ChildProcess]
 
     /// Starts `processes` demo processes with `arguments` and `environment`, and nginx in front;
     /// `nginxExtra` goes into nginx's `server` block.
-    init(in directory: TemporaryDirectory, arguments: [String] = [], processes: Int = 1, environment: [String: String] = [:],
+    package init(in directory: TemporaryDirectory, arguments: [String] = [], processes: Int = 1, environment: [String: String] = [:],
          nginxExtra: String = "") throws {
         sessions = directory.file("sessions")
         var children: [ChildProcess] = []
@@ -28,15 +28,15 @@ final class DemoServer {
     }
 
     /// The session files' names.
-    var sessionFiles: [String] { ((try? FileManager.default.contentsOfDirectory(atPath: sessions)) ?? []).sorted() }
+    package var sessionFiles: [String] { ((try? FileManager.default.contentsOfDirectory(atPath: sessions)) ?? []).sorted() }
 
-    func request(_ path: String, method: String = "GET", cookie: String? = nil, form: String? = nil) throws -> HTTPResponse {
+    package func request(_ path: String, method: String = "GET", cookie: String? = nil, form: String? = nil) throws -> HTTPResponse {
         try nginx.request(path, method: method, cookie: cookie, form: form)
     }
 
     /// Logs in as `user` from a fresh visit, and returns the logged-in session's cookie and the
     /// page's CSRF token.
-    func logIn(_ user: String) throws -> (cookie: String, token: String) {
+    package func logIn(_ user: String) throws -> (cookie: String, token: String) {
         let home = try request("/")
         let token = try #require(home.csrfToken)
         let login = try request("/login", method: "POST", cookie: home.sessionCookie, form: "user=\(user)&csrf=\(token)")
@@ -48,15 +48,14 @@ final class DemoServer {
 
 extension ChildProcess {
     /// Starts the `demo` example on `address` (`unix:PATH` with mode 666, or `HOST:PORT`), its
-    /// sessions in `sessions`, and waits until `listeners` processes say they listen (a
-    /// supervisor's workers each do).
-    static func demo(listening address: String, sessions: String, arguments: [String] = [], in directory: TemporaryDirectory,
-                     name: String = "demo", listeners: Int = 1, environment: [String: String] = [:]) throws -> ChildProcess {
+    /// sessions in `sessions`, and waits until it accepts connections.
+    package static func demo(listening address: String, sessions: String, arguments: [String] = [], in directory: TemporaryDirectory,
+                     name: String = "demo", environment: [String: String] = [:]) throws -> ChildProcess {
         let socketMode = address.hasPrefix("unix:") ? ["--socket-mode", "666"] : []
         let demo = try ChildProcess(TestEnvironment.executable("demo"),
                                     ["--listen", address] + socketMode + ["--sessions", sessions] + arguments,
                                     in: directory, name: name, environment: environment)
-        guard waitUntil({ demo.errorOutput.components(separatedBy: "listening on").count > listeners }) else {
+        guard waitUntilAccepting(address) else {
             throw TestFailure("\(name) did not start: \(demo.errorOutput)")
         }
         return demo
@@ -65,14 +64,14 @@ extension ChildProcess {
 
 extension Nginx {
     /// Sends one request with the session's `cookie` and an urlencoded `form` body, if given.
-    func request(_ path: String, method: String = "GET", cookie: String?, form: String? = nil) throws -> HTTPResponse {
+    package func request(_ path: String, method: String = "GET", cookie: String?, form: String? = nil) throws -> HTTPResponse {
         try HTTPClient.request(port: port, path, method: method, cookie: cookie, form: form)
     }
 }
 
 extension HTTPClient {
     /// Sends one request to `port` with the session's `cookie` and an urlencoded `form` body, if given.
-    static func request(port: UInt16, _ path: String, method: String = "GET", cookie: String?, form: String? = nil) throws -> HTTPResponse {
+    package static func request(port: UInt16, _ path: String, method: String = "GET", cookie: String?, form: String? = nil) throws -> HTTPResponse {
         var headers: [(String, String)] = []
         if let cookie { headers.append(("Cookie", cookie)) }
         if form != nil { headers.append(("Content-Type", "application/x-www-form-urlencoded")) }
@@ -82,12 +81,12 @@ extension HTTPClient {
 
 extension HTTPResponse {
     /// `name=value` of the session cookie this response sets, if any.
-    var sessionCookie: String? {
+    package var sessionCookie: String? {
         values("Set-Cookie").first { $0.hasPrefix("_obs=") }.map { String($0.prefix { $0 != ";" }) }
     }
 
     /// The CSRF token in the demo's page.
-    var csrfToken: String? {
+    package var csrfToken: String? {
         guard let range = text.range(of: "name=csrf value=\"") else { return nil }
         return String(text[range.upperBound...].prefix { $0 != "\"" })
     }

@@ -2,11 +2,11 @@ import Foundation
 
 /// A raw FastCGI client (the web server's side of the protocol) for tests that need what a web
 /// server never does: a request that stalls, one cut short, or one sent in pieces.
-struct FastCGIClient {
-    let descriptor: Int32
+package struct FastCGIClient {
+    package let descriptor: Int32
 
     /// Connects to a Unix socket.
-    init(unixPath: String) throws {
+    package init(unixPath: String) throws {
         descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         let descriptor = descriptor
         let connected = withUnixSocketAddress(unixPath) { connect(descriptor, $0, $1) == 0 }
@@ -17,17 +17,17 @@ struct FastCGIClient {
 
     /// Connects to a TCP port on loopback (with HTTPClient's receive timeout), with a receive
     /// buffer of `receiveBuffer` bytes if given.
-    init(port: UInt16, receiveBuffer: Int32? = nil) throws {
+    package init(port: UInt16, receiveBuffer: Int32? = nil) throws {
         descriptor = try HTTPClient.connect(port: port, receiveBuffer: receiveBuffer)
     }
 
     /// One record: version 1, `type`, request id 1, `content`.
-    static func record(_ type: UInt8, _ content: [UInt8]) -> [UInt8] {
+    package static func record(_ type: UInt8, _ content: [UInt8]) -> [UInt8] {
         [1, type, 0, 1, UInt8(content.count >> 8), UInt8(content.count & 0xFF), 0, 0] + content
     }
 
     /// BEGIN_REQUEST (responder, no keep-alive) and the PARAMS stream, ended.
-    static func begin(_ parameters: [String: String]) -> [UInt8] {
+    package static func begin(_ parameters: [String: String]) -> [UInt8] {
         var encoded: [UInt8] = []
         for (name, value) in parameters {
             for length in [name.utf8.count, value.utf8.count] {
@@ -45,12 +45,12 @@ struct FastCGIClient {
     }
 
     /// A STDIN record; empty content ends the body.
-    static func stdin(_ bytes: [UInt8]) -> [UInt8] { record(5, bytes) }
+    package static func stdin(_ bytes: [UInt8]) -> [UInt8] { record(5, bytes) }
 
-    func send(_ bytes: [UInt8]) throws { try HTTPClient.sendAll(descriptor, bytes) }
+    package func send(_ bytes: [UInt8]) throws { try HTTPClient.sendAll(descriptor, bytes) }
 
     /// Reads records until END_REQUEST or the connection closes; returns the STDOUT bytes.
-    func readStdout() throws -> [UInt8] {
+    package func readStdout() throws -> [UInt8] {
         let bytes = try HTTPClient.readAll(descriptor)
         var output: [UInt8] = []
         var offset = 0
@@ -64,5 +64,5 @@ struct FastCGIClient {
         return output
     }
 
-    func close() { Glibc.close(descriptor) }
+    package func close() { Glibc.close(descriptor) }
 }

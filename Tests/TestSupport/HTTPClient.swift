@@ -1,25 +1,25 @@
 import Foundation
 
 /// An HTTP response as received.
-struct HTTPResponse {
-    let status: Int
-    let headers: [(name: String, value: String)]
-    let body: [UInt8]
+package struct HTTPResponse {
+    package let status: Int
+    package let headers: [(name: String, value: String)]
+    package let body: [UInt8]
 
-    var text: String { String(decoding: body, as: UTF8.self) }
+    package var text: String { String(decoding: body, as: UTF8.self) }
 
     /// Every value of a header, by name in any case.
-    func values(_ name: String) -> [String] {
+    package func values(_ name: String) -> [String] {
         headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value)
     }
 
-    func header(_ name: String) -> String? { values(name).first }
+    package func header(_ name: String) -> String? { values(name).first }
 }
 
 /// A small HTTP/1.1 client over a real TCP socket: one request per connection.
-enum HTTPClient {
+package enum HTTPClient {
     /// A connected socket; `receiveBuffer` sets SO_RCVBUF before connecting (it sizes the window).
-    static func connect(port: UInt16, host: String = "127.0.0.1", receiveBuffer: Int32? = nil) throws -> Int32 {
+    package static func connect(port: UInt16, host: String = "127.0.0.1", receiveBuffer: Int32? = nil) throws -> Int32 {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         if var size = receiveBuffer { setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
         var address = sockaddr_in()
@@ -40,7 +40,7 @@ enum HTTPClient {
         return descriptor
     }
 
-    static func request(port: UInt16, method: String, path: String, headers: [(String, String)] = [],
+    package static func request(port: UInt16, method: String, path: String, headers: [(String, String)] = [],
                         body: [UInt8] = []) throws -> HTTPResponse {
         let descriptor = try connect(port: port)
         defer { close(descriptor) }
@@ -52,7 +52,7 @@ enum HTTPClient {
         return try parse(readAll(descriptor))
     }
 
-    static func sendAll(_ descriptor: Int32, _ bytes: [UInt8]) throws {
+    package static func sendAll(_ descriptor: Int32, _ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
             let sent = bytes[offset...].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -61,7 +61,7 @@ enum HTTPClient {
         }
     }
 
-    static func readAll(_ descriptor: Int32) throws -> [UInt8] {
+    package static func readAll(_ descriptor: Int32) throws -> [UInt8] {
         var received: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -73,7 +73,7 @@ enum HTTPClient {
     }
 
     /// Parses a whole response, undoing chunked transfer coding.
-    static func parse(_ bytes: [UInt8]) throws -> HTTPResponse {
+    package static func parse(_ bytes: [UInt8]) throws -> HTTPResponse {
         let separator: [UInt8] = [13, 10, 13, 10]
         guard let end = bytes.firstRange(of: separator) else { throw TestFailure("no end of headers in \(String(decoding: bytes, as: UTF8.self))") }
         let lines = String(decoding: bytes[..<end.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")

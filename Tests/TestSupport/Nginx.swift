@@ -2,26 +2,26 @@ import Foundation
 
 /// A real nginx from Debian's package, on a free loopback port, with its own prefix directory,
 /// passing every request to a FastCGI upstream. Stopped when dropped.
-final class Nginx {
-    let port: UInt16
+package final class Nginx {
+    package let port: UInt16
     private let child: ChildProcess
     private let directory: TemporaryDirectory
 
     /// Starts nginx in front of `upstream` (`unix:/path` or `127.0.0.1:9000`), mounted at the
     /// site's root. `extra` goes into the `server` block; `keepAlive` keeps that many idle
     /// connections to the upstream (`fastcgi_keep_conn on`).
-    convenience init(upstream: String, in directory: TemporaryDirectory, clientMaxBodySize: String = "64m", extra: String = "",
+    package convenience init(upstream: String, in directory: TemporaryDirectory, clientMaxBodySize: String = "64m", extra: String = "",
                      keepAlive: Int? = nil) throws {
         try self.init(upstreams: [upstream], in: directory, clientMaxBodySize: clientMaxBodySize, extra: extra, keepAlive: keepAlive)
     }
 
     /// Starts nginx with `locations` as its `server` block's content (a deploy file's).
-    convenience init(locations: String, in directory: TemporaryDirectory) throws {
+    package convenience init(locations: String, in directory: TemporaryDirectory) throws {
         try self.init(upstreams: [], in: directory, locations: locations)
     }
 
     /// Starts nginx in front of several upstreams, taken in turn.
-    init(upstreams: [String], in directory: TemporaryDirectory, clientMaxBodySize: String = "64m", extra: String = "",
+    package init(upstreams: [String], in directory: TemporaryDirectory, clientMaxBodySize: String = "64m", extra: String = "",
          locations: String? = nil, keepAlive: Int? = nil) throws {
         self.directory = directory
         port = try freePort()
@@ -64,12 +64,12 @@ final class Nginx {
     }
 
     /// What nginx wrote to its error log, where FastCGI stderr lines land.
-    var errorLog: String {
+    package var errorLog: String {
         (try? String(contentsOfFile: directory.file("nginx/logs/error.log"), encoding: .utf8)) ?? ""
     }
 
     /// Sends one request through nginx.
-    func request(_ path: String, method: String = "GET", headers: [(String, String)] = [], body: [UInt8] = [])
+    package func request(_ path: String, method: String = "GET", headers: [(String, String)] = [], body: [UInt8] = [])
         throws -> HTTPResponse {
         try HTTPClient.request(port: port, method: method, path: path, headers: headers, body: body)
     }

@@ -1,19 +1,19 @@
 import Foundation
 
 /// What the kernel says of a running process, read from /proc.
-enum ProcessInspection {
+package enum ProcessInspection {
     /// How many descriptors `pid` has open.
-    static func openDescriptors(of pid: pid_t) -> Int {
+    package static func openDescriptors(of pid: pid_t) -> Int {
         ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []).count
     }
 
     /// The most resident memory `pid` has held so far (VmHWM), in KiB.
-    static func peakMemoryKiB(of pid: pid_t) -> Int {
+    package static func peakMemoryKiB(of pid: pid_t) -> Int {
         status(of: pid, "VmHWM")
     }
 
     /// How many threads `pid` runs (each counts against the user's process limit).
-    static func threads(of pid: pid_t) -> Int {
+    package static func threads(of pid: pid_t) -> Int {
         status(of: pid, "Threads")
     }
 

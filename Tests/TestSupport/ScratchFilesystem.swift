@@ -5,11 +5,11 @@ import Foundation
 ///
 /// The unmount is lazy: the test's own `defer`s (closing a file it holds open in the mount)
 /// may run after this is dropped, and a plain umount would then fail busy and leave the mount.
-final class ScratchFilesystem {
-    let path: String
+package final class ScratchFilesystem {
+    package let path: String
     private let holder: TemporaryDirectory
 
-    init(kilobytes: Int) throws {
+    package init(kilobytes: Int) throws {
         holder = try TemporaryDirectory()
         path = holder.file("mnt")
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
@@ -17,10 +17,10 @@ final class ScratchFilesystem {
     }
 
     /// Makes the file system read-only.
-    func makeReadOnly() throws { try Self.run(["mount", "-o", "remount,ro", path]) }
+    package func makeReadOnly() throws { try Self.run(["mount", "-o", "remount,ro", path]) }
 
     /// Fills the file system to the last block.
-    func fill() {
+    package func fill() {
         let descriptor = open(path + "/filler", O_WRONLY | O_CREAT, 0o600)
         let block = [UInt8](repeating: 0, count: 4096)
         while write(descriptor, block, block.count) > 0 {}

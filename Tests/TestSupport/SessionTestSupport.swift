@@ -2,22 +2,22 @@ import Obsession
 import Synchronization
 
 /// A clock the test sets.
-final class TestClock: SessionClock, @unchecked Sendable {
+package final class TestClock: SessionClock, @unchecked Sendable {
     private let time: Mutex<Int>
-    init(_ now: Int = 1_700_000_000) { time = Mutex(now) }
-    var now: Int { time.withLock { $0 } }
-    func advance(_ seconds: Int) { time.withLock { $0 += seconds } }
+    package init(_ now: Int = 1_700_000_000) { time = Mutex(now) }
+    package var now: Int { time.withLock { $0 } }
+    package func advance(_ seconds: Int) { time.withLock { $0 += seconds } }
 }
 
 /// A backend that counts what is asked of it and can be told to fail, around a real one.
-final class RecordingBackend: SessionBackend, @unchecked Sendable {
-    let inner: any SessionBackend
+package final class RecordingBackend: SessionBackend, @unchecked Sendable {
+    package let inner: any SessionBackend
     private let state = Mutex<(calls: [String], failing: Bool)>(([], false))
 
-    init(_ inner: any SessionBackend) { self.inner = inner }
+    package init(_ inner: any SessionBackend) { self.inner = inner }
 
-    var calls: [String] { state.withLock { $0.calls } }
-    func failWrites(_ failing: Bool) { state.withLock { $0.failing = failing } }
+    package var calls: [String] { state.withLock { $0.calls } }
+    package func failWrites(_ failing: Bool) { state.withLock { $0.failing = failing } }
 
     private func record(_ call: String, write: Bool = false) throws {
         let failing = state.withLock { state in
@@ -27,19 +27,19 @@ final class RecordingBackend: SessionBackend, @unchecked Sendable {
         if write, failing { throw SessionError.backendFailed("no space left on device (simulated)") }
     }
 
-    func load(_ id: SessionID) throws -> StoredSession? { try record("load"); return try inner.load(id) }
-    func apply(_ changes: SessionChanges, to id: SessionID) throws -> SessionChanges.Outcome {
+    package func load(_ id: SessionID) throws -> StoredSession? { try record("load"); return try inner.load(id) }
+    package func apply(_ changes: SessionChanges, to id: SessionID) throws -> SessionChanges.Outcome {
         try record("apply", write: true)
         return try inner.apply(changes, to: id)
     }
-    func delete(_ id: SessionID) throws { try record("delete", write: true); try inner.delete(id) }
-    func touch(_ id: SessionID, at time: Int) throws { try record("touch", write: true); try inner.touch(id, at: time) }
+    package func delete(_ id: SessionID) throws { try record("delete", write: true); try inner.delete(id) }
+    package func touch(_ id: SessionID, at time: Int) throws { try record("touch", write: true); try inner.touch(id, at: time) }
 }
 
 extension SessionBackend {
     /// Stores `values` under `id` as a new session made at `time`, or in place of what is stored
     /// there: how a test puts a session in a store.
-    func put(_ values: [String: SessionValue], as id: SessionID, at time: Int = 1_700_000_000) throws {
+    package func put(_ values: [String: SessionValue], as id: SessionID, at time: Int = 1_700_000_000) throws {
         let creation = SessionChanges(kind: .create(createdAt: time), set: values, removed: [], whole: values, time: time)
         guard try apply(creation, to: id) == .exists else { return }
         let stored = try load(id)?.values ?? [:]
@@ -49,7 +49,7 @@ extension SessionBackend {
     }
 
     /// Every stored id, through the store's listing.
-    func storedIDs() throws -> [SessionID] {
+    package func storedIDs() throws -> [SessionID] {
         var ids: [SessionID] = []
         try listing?.forEachSession { ids.append($0); return true }
         return ids
@@ -57,7 +57,7 @@ extension SessionBackend {
 }
 
 /// Runs `handler` inside a SessionMiddleware for one in-memory request.
-func exchange(_ middleware: SessionMiddleware<ClosureResponder>, method: String = "GET", path: String = "/",
+package func exchange(_ middleware: SessionMiddleware<ClosureResponder>, method: String = "GET", path: String = "/",
               cookie: String? = nil) -> InMemoryResponse {
     var parameters = ["REQUEST_METHOD": method, "PATH_INFO": path, "REQUEST_URI": path]
     if let cookie { parameters["HTTP_COOKIE"] = cookie }
@@ -66,7 +66,7 @@ func exchange(_ middleware: SessionMiddleware<ClosureResponder>, method: String 
 
 extension InMemoryResponse {
     /// The value of the session cookie this response sets, if it sets one.
-    func sessionCookie(named name: String = "_obs") -> String? {
+    package func sessionCookie(named name: String = "_obs") -> String? {
         headers.values(for: "Set-Cookie").first { $0.hasPrefix(name + "=") }
             .map { String($0.dropFirst(name.count + 1).prefix { $0 != ";" }) }
     }

@@ -1,9 +1,11 @@
 import Foundation
 
 /// A flag one thread raises to stop others' loops.
-final class StopFlag: @unchecked Sendable {
+package final class StopFlag: @unchecked Sendable {
+    package init() {}
+
     private let lock = NSLock()
     private var stopped = false
-    var isStopped: Bool { lock.withLock { stopped } }
-    func stop() { lock.withLock { stopped = true } }
+    package var isStopped: Bool { lock.withLock { stopped } }
+    package func stop() { lock.withLock { stopped = true } }
 }

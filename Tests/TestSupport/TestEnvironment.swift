@@ -1,41 +1,41 @@
 import Foundation
 
 /// Where the built programs and the package are.
-enum TestEnvironment {
+package enum TestEnvironment {
     /// The package's root directory.
-    static let packageRoot: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    package static let packageRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// The directory holding the built executables: `OBSESSION_BIN_DIR` (set by `make test`),
     /// else the debug build directory.
-    static let binDirectory: URL = {
+    package static let binDirectory: URL = {
         if let path = ProcessInfo.processInfo.environment["OBSESSION_BIN_DIR"] { return URL(fileURLWithPath: path) }
         return packageRoot.appendingPathComponent(".build/debug")
     }()
 
     /// A built executable of this package, by product name.
-    static func executable(_ name: String) -> String {
+    package static func executable(_ name: String) -> String {
         binDirectory.appendingPathComponent(name).path
     }
 }
 
 /// A directory under /tmp, removed when the value is dropped.
-final class TemporaryDirectory {
-    let path: String
+package final class TemporaryDirectory {
+    package let path: String
 
-    init() throws {
+    package init() throws {
         var template = Array("/tmp/obsession-test-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
         path = String(cString: made)
     }
 
-    func file(_ name: String) -> String { path + "/" + name }
+    package func file(_ name: String) -> String { path + "/" + name }
 
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.
-func freePort() throws -> UInt16 {
+package func freePort() throws -> UInt16 {
     let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(descriptor) }
     var address = sockaddr_in()
@@ -52,11 +52,24 @@ func freePort() throws -> UInt16 {
 }
 
 /// Waits until `condition` holds, checking every 20 ms, for at most `seconds`.
-func waitUntil(seconds: Double = 10, _ condition: () -> Bool) -> Bool {
+package func waitUntil(seconds: Double = 10, _ condition: () -> Bool) -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
         if condition() { return true }
         usleep(20_000)
     }
     return condition()
+}
+
+/// Waits until a server accepts connections at `address` (`unix:PATH` or `HOST:PORT` on IPv4),
+/// for at most `seconds`: how a test knows a server it started is ready, whatever it logs.
+package func waitUntilAccepting(_ address: String, seconds: Double = 10) -> Bool {
+    waitUntil(seconds: seconds) {
+        let unix = address.hasPrefix("unix:")
+        let descriptor = socket(unix ? AF_UNIX : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        if unix { return withUnixSocketAddress(String(address.dropFirst(5))) { connect(descriptor, $0, $1) == 0 } }
+        guard let colon = address.lastIndex(of: ":"), let port = UInt16(address[address.index(after: colon)...]) else { return false }
+        return (try? HTTPClient.connect(port: port, host: String(address[..<colon]))).map { close($0); return true } ?? false
+    }
 }
