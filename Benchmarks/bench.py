@@ -395,8 +395,41 @@ def scale(port):
             f"alternating: {large / small:.2f} (target within 20 %)")
 
 
+class Tee:
+    """Standard output, kept as well: the run's report for Benchmarks/RESULTS.md."""
+
+    def __init__(self, stream):
+        self.stream, self.kept = stream, []
+
+    def write(self, text):
+        self.kept.append(text)
+        return self.stream.write(text)
+
+    def flush(self):
+        self.stream.flush()
+
+
+def record(report):
+    """Puts this run's report at the top of Benchmarks/RESULTS.md, the runs before it below."""
+    path = f"{HERE}/RESULTS.md"
+    title = "# Benchmark results\n\nWritten by `make bench`, newest run first. Compare ratios within a run, never absolute figures\nacross runs: the machine is shared and noisy.\n"
+    earlier = ""
+    if os.path.exists(path):
+        text = open(path).read()
+        earlier = text[text.find("\n## "):] if "\n## " in text else ""
+    commit = subprocess.run(["git", "-C", HERE, "log", "-1", "--format=%h %s"], capture_output=True, text=True).stdout.strip()
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    machine = f"{os.cpu_count()} cores, {os.uname().release}"
+    section = f"\n## {when}, at {commit}\n\n{machine}\n\n```\n{report.rstrip()}\n```\n"
+    open(path, "w").write(title + section + earlier)
+
+
+tee = Tee(sys.stdout)
+sys.stdout = tee
 try:
     main()
+    sys.stdout = tee.stream
+    record("".join(tee.kept))
 finally:
     for child in children:
         child.send_signal(signal.SIGTERM)

@@ -43,7 +43,7 @@ struct SessionDirectory {
             let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             guard descriptor >= 0 else {
                 if errno == ENOENT { continue }
-                throw SessionError.backendFailed("cannot list \(path): \(errnoDescription())")
+                throw SessionError.backendFailed("cannot list \(path): \(Errno.current)", errno: errno)
             }
             if try !walk(descriptor, path: path, body) { return index }
         }
@@ -54,7 +54,7 @@ struct SessionDirectory {
     private func walk(_ descriptor: Int32, path: String, _ body: (Leaf, [Entry]) throws -> Bool) throws -> Bool {
         guard let stream = fdopendir(descriptor) else {
             close(descriptor)
-            throw SessionError.backendFailed("cannot list \(path): \(errnoDescription())")
+            throw SessionError.backendFailed("cannot list \(path): \(Errno.current)", errno: errno)
         }
         defer { closedir(stream) }
         let leaf = Leaf(descriptor: dirfd(stream), path: path)
