@@ -1,5 +1,5 @@
-// backend-loop: FileBackend alone, the way a request uses it (load, then apply its change),
-// on 1,000 sessions picked at random; prints operations per second.
+// backend-loop: FileBackend alone, the way a request uses it (hold, load, apply its change,
+// release), on 1,000 sessions picked at random; prints operations per second.
 //
 //     backend-loop DIRECTORY [SECONDS]
 import Glibc
@@ -28,12 +28,13 @@ let start = MonotonicClock.now
 while MonotonicClock.now - start < seconds {
     for _ in 0..<1000 {
         let id = ids[nextIndex()]
-        // What a request does: read the session, change a key, hand the store the change.
-        guard let stored = try backend.load(id) else { fatalError("session \(id) vanished") }
+        // What a request does: hold the session, read it, change a key, hand the store the change.
+        guard let hold = try backend.hold(id), let stored = try hold.load() else { fatalError("session \(id) vanished") }
         let n: SessionValue = .int((stored.values["n"]?.intValue ?? 0) + 1)
         let changes = SessionChanges(kind: .update(basedOn: stored.revision), set: ["n": n], removed: [],
                                      whole: stored.values.merging(["n": n]) { $1 }, time: clock.now)
-        guard case .applied = try backend.apply(changes, to: id) else { fatalError("session \(id) vanished") }
+        guard case .applied = try hold.apply(changes) else { fatalError("session \(id) vanished") }
+        hold.release()
         operations += 1
     }
 }

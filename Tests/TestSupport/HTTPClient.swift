@@ -56,7 +56,8 @@ package enum HTTPClient {
         var offset = 0
         while offset < bytes.count {
             let sent = bytes[offset...].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard sent > 0 else { throw POSIXError(.EPIPE) }
+            if sent < 0, errno == EINTR { continue }
+            guard sent > 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EPIPE) }
             offset += sent
         }
     }
@@ -67,7 +68,9 @@ package enum HTTPClient {
         while true {
             let count = recv(descriptor, &chunk, chunk.count, 0)
             if count == 0 { return received }
-            guard count > 0 else { throw POSIXError(.ETIMEDOUT) }
+            // A signal (another test's child ending) interrupts a wait; it is not an error.
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
             received += chunk[..<count]
         }
     }

@@ -59,12 +59,13 @@ public struct SessionMiddleware<Application: Responder>: Responder {
 }
 
 extension SessionMiddleware {
-    /// Collects expired sessions between requests, at the pace new ones are made: a pass once a
-    /// minute, or once a second while a thousand or more sessions were made since the last; a
-    /// pass removes at most twice as many as were made since the last, and at least 1,000 (with
-    /// the file backend it looks at 16 times as many files). So a flood of clients that never
-    /// come back (each making a session) cannot outgrow the collection. Then the application's
-    /// own ``Responder/idle()``.
+    /// Collects expired sessions between requests, at the pace new ones are made: a pass every
+    /// idle timeout or every minute, whichever is sooner (no session can expire faster), and
+    /// every second while the last pass left expired sessions behind. A pass removes at most
+    /// twice as many sessions as were made since the last, and at least 1,000 (with the file
+    /// backend it looks at 16 times as many files). So a flood of clients that never come back,
+    /// each making a session, cannot outgrow the collection. Then the application's own
+    /// ``Responder/idle()``.
     public func idle() {
         if let collector = backend.garbageCollection { collectGarbageIfDue(collector) }
         application.idle()
@@ -73,14 +74,16 @@ extension SessionMiddleware {
     private func collectGarbageIfDue(_ collector: any SessionGarbageCollecting) {
         let now = settings.clock.now
         let last = settings.lastCollection.load(ordering: .relaxed)
-        let made = settings.sessionsCreated.load(ordering: .relaxed)
-        guard now - last >= 60 || (now - last >= 1 && made >= 1000),
+        let interval = settings.collectionBehind.load(ordering: .relaxed) ? 1 : min(60, max(1, settings.idleTimeout))
+        guard now - last >= interval,
               settings.lastCollection.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged else { return }
-        settings.sessionsCreated.subtract(made, ordering: .relaxed)
+        let made = settings.sessionsCreated.exchange(0, ordering: .relaxed)
+        let limit = max(1000, 2 * made)
         do {
-            _ = try collector.collectGarbage(olderThan: now - settings.idleTimeout, limit: max(1000, 2 * made))
+            let removed = try collector.collectGarbage(olderThan: now - settings.idleTimeout, limit: limit)
+            settings.collectionBehind.store(removed >= limit, ordering: .relaxed)
         } catch {
-            logLine("session garbage collection failed: \(error)")
+            logLine("session garbage collection failed: \(error)", level: .error)
         }
     }
 }

@@ -11,6 +11,8 @@ final class SessionMiddlewareSettings: Sendable {
     let lastCollection = Atomic<Int>(0)
     /// Sessions stored for the first time since the last garbage collection began.
     let sessionsCreated = Atomic<Int>(0)
+    /// Whether the last collection stopped at its limit, with expired sessions left.
+    let collectionBehind = Atomic<Bool>(false)
 
     init(cookie: CookieIdPersistence, idleTimeout: Int, absoluteTimeout: Int?, clock: any SessionClock) {
         self.cookie = cookie

@@ -56,8 +56,11 @@ public final class Session: Sequence {
     @exclusivity(unchecked) private var refreshDue = false
     /// Whether a stored session was read: the answer then depends on it.
     @exclusivity(unchecked) private var readStored = false
-    /// The store's hold on the session for this request, when it holds sessions exclusively.
+    /// The store's hold on the stored session for this request, for a store that holds them
+    /// (``SessionHolding``): its load and save go through it.
     @exclusivity(unchecked) private var hold: (any SessionHold)?
+    /// The id the hold is on.
+    @exclusivity(unchecked) private var heldID: SessionID?
 
     init(backend: any SessionBackend, settings: SessionMiddlewareSettings) {
         self.backend = backend
@@ -73,8 +76,13 @@ public final class Session: Sequence {
         for id in ids {
             let stored: StoredSession?
             do {
-                hold = try backend.holding?.hold(id)
-                stored = try backend.load(id)
+                if let holding = backend.holding {
+                    hold = try holding.hold(id)
+                    heldID = id
+                    stored = try hold?.load()
+                } else {
+                    stored = try backend.load(id)
+                }
             } catch SessionError.unreadable(let reason) {
                 log("session \(id.tag) replaced by a fresh one: \(reason)")
                 end()
@@ -192,7 +200,8 @@ public final class Session: Sequence {
             for key in changes.assigned { assigned[key] = values[key] }
             let update = SessionChanges(kind: .update(basedOn: revision), set: assigned, removed: changes.removed,
                                         whole: values, time: now)
-            switch try backend.apply(update, to: id) {
+            let outcome = if let hold, heldID == id { try hold.apply(update) } else { try backend.apply(update, to: id) }
+            switch outcome {
             case .applied(let newRevision): state = .stored(id: id, revision: newRevision)
             case .gone, .exists:
                 // Deleted or cycled by another request: its decision stands.
@@ -305,5 +314,6 @@ public final class Session: Sequence {
     func end() {
         hold?.release()
         hold = nil
+        heldID = nil
     }
 }

@@ -1,17 +1,35 @@
 import Glibc
 
 extension FileBackend: SessionHolding {
-    /// With ``Locking/exclusive(timeout:)``, holds session `id` for the request: an exclusive
-    /// `flock` on its lock file, `…<id>.lock`, beside its session file, waited for up to the
-    /// timeout. Nil with ``Locking/merge``, and for an id with no session file: no lock file is
-    /// made for an id nobody issued. A session deleted while this request waited is not held
-    /// either, and its lock file is left for garbage collection.
+    /// Opens session `id`'s file for the rest of the request, so that its load and its save
+    /// share one open; with ``Locking/exclusive(timeout:)``, also takes the session's lock file,
+    /// `…<id>.lock` beside it, waiting up to the timeout. Nil for an id with no session file:
+    /// no lock file is made for an id nobody issued.
+    ///
+    /// The file is opened before the lock is taken, for that reason, and looked at again once
+    /// the lock is held: a rename may have replaced it while this request waited, and the
+    /// request must read what the holder before it left. A session deleted meanwhile is not held.
     public func hold(_ id: SessionID) throws -> FileHold? {
-        guard case .exclusive(let timeout) = locking, sessionFileExists(id) else { return nil }
+        try prepareDirectory()
+        let path = layout.path(of: id)
+        let name = fileName(of: id)
+        guard var file = try RecordFile(opening: path, named: name, writable: true) else { return nil }
+        var lock: FileDescriptor?
+        if case .exclusive(let timeout) = locking {
+            lock = try lockExclusively(layout.lockPath(of: id), named: name.with(.lock), timeout: timeout)
+            if try file.isUnlinked() {
+                guard let current = try RecordFile(opening: path, named: name, writable: true) else { return nil }
+                file = current
+            }
+        }
+        return FileHold(backend: self, id: id, file: file, status: try file.status(), lock: lock)
+    }
+
+    /// An exclusive `flock` on the lock file `path`, waited for up to `timeout` seconds.
+    private func lockExclusively(_ path: String, named name: SessionFileName, timeout: Double) throws -> FileDescriptor {
         let lock: FileDescriptor
-        let name = fileName(of: id).with(.lock)
         do {
-            lock = try FileDescriptor(opening: layout.lockPath(of: id), O_RDWR | O_CREAT | O_NOFOLLOW, mode: 0o600)
+            lock = try FileDescriptor(opening: path, O_RDWR | O_CREAT | O_NOFOLLOW, mode: 0o600)
         } catch {
             throw SessionError.backendFailed("cannot open \(name): \(error)", errno: error.rawValue)
         }
@@ -27,32 +45,53 @@ extension FileBackend: SessionHolding {
             waited += pause
             pause = min(pause * 2, 0.02)
         }
-        guard sessionFileExists(id) else { return nil }
-        return FileHold(lock)
-    }
-
-    private func sessionFileExists(_ id: SessionID) -> Bool {
-        var status = stat()
-        return lstat(layout.path(of: id), &status) == 0
+        return lock
     }
 }
 
-/// A request's exclusive hold on one session of a ``FileBackend``: the lock file's descriptor,
-/// holding its `flock` until released.
+/// A request's hold on one session of a ``FileBackend``: the session file, open from the load
+/// to the save, and with exclusive locking the lock file, holding its `flock` until released.
 ///
 /// ```swift
 /// let hold = try backend.hold(id)
+/// let stored = try hold?.load()
 /// hold?.release()
 /// ```
 public final class FileHold: SessionHold {
+    private let backend: FileBackend
+    private let id: SessionID
+    /// The session file, until the save closes it (ending the lock the save took on it).
+    private var file: RecordFile?
+    /// Its status when the hold began, the owner checked: the load needs no other.
+    private let status: stat
     private var lock: FileDescriptor?
 
-    init(_ lock: consuming FileDescriptor) {
-        self.lock = .some(lock)
+    init(backend: FileBackend, id: SessionID, file: consuming RecordFile, status: stat, lock: consuming FileDescriptor?) {
+        self.backend = backend
+        self.id = id
+        self.file = .some(file)
+        self.status = status
+        self.lock = lock
     }
 
-    /// Closes the lock file, which ends its `flock`.
+    /// The session, read through the open file; from its path again if a rename replaced it.
+    public func load() throws -> StoredSession? {
+        guard let open = file.take() else { return try backend.load(id) }
+        let loaded = Result { try backend.load(id, through: open, known: status) }
+        file = .some(open)
+        return try loaded.get()
+    }
+
+    /// Applies `changes` through the open file, under its lock, and closes it: a later save of
+    /// the request opens the path again.
+    public func apply(_ changes: SessionChanges) throws -> SessionChanges.Outcome {
+        guard case .update = changes.kind, let file = file.take() else { return try backend.apply(changes, to: id) }
+        return try backend.apply(changes, to: id, through: file)
+    }
+
+    /// Closes the session file and the lock file, which ends the lock.
     public func release() {
+        file = nil
         lock = nil
     }
 }

@@ -109,11 +109,16 @@ public final class FileBackend: SessionBackend {
 
     public func load(_ id: SessionID) throws -> StoredSession? {
         try prepareDirectory()
-        let path = layout.path(of: id)
-        guard let file = try RecordFile(opening: path, named: fileName(of: id), writable: false) else { return nil }
+        guard let file = try RecordFile(opening: layout.path(of: id), named: fileName(of: id), writable: false) else { return nil }
+        return try load(id, through: file, known: nil)
+    }
+
+    /// Session `id`, read through its open `file`, whose status `known` was taken when it was
+    /// opened (nil: take it now).
+    func load(_ id: SessionID, through file: borrowing RecordFile, known: stat?) throws -> StoredSession? {
         // Nil from the first read: unlinked since it was opened (deleted, or replaced: read
         // again), or caught between a writer's write and its truncate (read under a shared lock).
-        if let (contents, modifiedAt) = try file.read() { return try session(contents, modifiedAt: modifiedAt, in: file.name) }
+        if let (contents, modifiedAt) = try file.read(known: known) { return try session(contents, modifiedAt: modifiedAt, in: file.name) }
         if try file.isUnlinked() { return try load(id) }
         guard let (contents, modifiedAt) = try file.read(sharing: true) else {
             throw SessionError.unreadable("\(file.name) is not an intact session record")
@@ -166,6 +171,13 @@ public final class FileBackend: SessionBackend {
                 if let outcome = try update(file, at: path, with: changes) { return outcome }
             }
         }
+    }
+
+    /// Applies `changes` to session `id` through its `file`, opened when the request's hold
+    /// began; through the path again if a rename replaced the file meanwhile.
+    func apply(_ changes: SessionChanges, to id: SessionID, through file: consuming RecordFile) throws -> SessionChanges.Outcome {
+        if let outcome = try update(file, at: layout.path(of: id), with: changes) { return outcome }
+        return try apply(changes, to: id)
     }
 
     /// One attempt at applying `changes` through the open `file`, under its lock; nil when a
@@ -279,7 +291,7 @@ public final class FileBackend: SessionBackend {
     }
 
     /// Makes the directory 0700 on first use, and refuses one that is not ours or is a link.
-    private func prepareDirectory() throws {
+    func prepareDirectory() throws {
         if directoryReady.load(ordering: .acquiring) { return }
         if try makePrivateDirectory(directory) { syncDirectory(of: directory) }
         directoryReady.store(true, ordering: .releasing)
