@@ -18,8 +18,11 @@ DEMO_PORT ?= 8080
 # alone, so that the linker takes the archive for the runtime's -lstdc++.
 STATIC_CXX := $(CURDIR)/.build/static-cxx
 RELEASE := $(SWIFT) build -c release --static-swift-stdlib -Xlinker -L$(STATIC_CXX) -Xswiftc -Xclang-linker -Xswiftc -static-libgcc
+# The programs a release holds, built one by one: a plain `swift build` would build the tests'
+# support target too, which needs the testing library.
+PRODUCTS := hello demo obsession backend-loop
 
-.PHONY: all build release test test-address test-thread fuzz demo bench deps bench-deps clean
+.PHONY: all build release test test-address test-thread fuzz demo bench docs deps bench-deps clean
 
 all: build
 
@@ -33,7 +36,7 @@ build: deps
 	$(SWIFT) build
 
 release: deps $(STATIC_CXX)/libstdc++.a
-	$(RELEASE)
+	for product in $(PRODUCTS); do $(RELEASE) --product $$product || exit 1; done
 
 $(STATIC_CXX)/libstdc++.a:
 	@archive="$$(clang -print-file-name=libstdc++.a)"; \
@@ -83,8 +86,18 @@ demo: build
 	@bash Examples/run-demo.sh $$($(SWIFT) build --show-bin-path)/demo $(DEMO_PORT) --cookie-secure off
 
 bench: bench-deps $(STATIC_CXX)/libstdc++.a
-	$(RELEASE)
+	for product in $(PRODUCTS); do $(RELEASE) --product $$product || exit 1; done
 	@python3 Benchmarks/bench.py $$($(RELEASE) --show-bin-path)
+
+# The documentation of both modules, with their guides (the .docc catalogues), as static sites
+# in .build/docs/fastcgi and .build/docs/obsession.
+docs: deps
+	rm -rf .build/docs && mkdir -p .build/docs
+	for target in FastCGI Obsession; do \
+	  lower=$$(echo $$target | tr A-Z a-z); \
+	  $(SWIFT) package --allow-writing-to-directory .build/docs generate-documentation --target $$target \
+	    --output-path .build/docs/$$lower --transform-for-static-hosting --hosting-base-path $$lower || exit 1; \
+	done
 
 clean:
 	rm -rf .build Benchmarks/bin Tests/Fuzz/.build

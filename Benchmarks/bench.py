@@ -409,7 +409,7 @@ class Tee:
         self.stream.flush()
 
 
-def record(report):
+def write_results(report):
     """Puts this run's report at the top of Benchmarks/RESULTS.md, the runs before it below."""
     path = f"{HERE}/RESULTS.md"
     title = "# Benchmark results\n\nWritten by `make bench`, newest run first. Compare ratios within a run, never absolute figures\nacross runs: the machine is shared and noisy.\n"
@@ -429,7 +429,7 @@ sys.stdout = tee
 try:
     main()
     sys.stdout = tee.stream
-    record("".join(tee.kept))
+    write_results("".join(tee.kept))
 finally:
     for child in children:
         child.send_signal(signal.SIGTERM)

@@ -62,6 +62,15 @@ import Testing
             idleTimeout: 3600, absoluteTimeout: 86400)
     }
 
+    static func storesSnippet() {
+        let memory = MemoryBackend(size: 1000)
+        let files = FileBackend(directory: "/var/lib/app/sessions",
+                                locking: .exclusive(timeout: 5),
+                                durability: .fsync,
+                                fanOut: 2)
+        _ = (memory, files)
+    }
+
     @Test func configurationSnippetBuildsWhatItSays() {
         let configuration = FastCGIServer.Configuration(listen: .unix(path: "/run/app/app.sock", mode: 0o660), workers: 8)
         #expect(configuration.listen == .unix(path: "/run/app/app.sock", mode: 0o660))

@@ -40,11 +40,10 @@ public struct LineLogHandler: LogHandler {
         }
     }
 
-    public func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
-                    file: String, function: String, line: UInt) {
-        let merged = metadata.map { self.metadata.merging($0) { $1 } } ?? self.metadata
+    public func log(event: LogEvent) {
+        let merged = event.metadata.map { self.metadata.merging($0) { $1 } } ?? self.metadata
         let details = merged.isEmpty ? "" : " [" + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") + "]"
-        write("\(prefix()): \(message)\(details)")
+        write("\(prefix()): \(event.message)\(details)")
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {

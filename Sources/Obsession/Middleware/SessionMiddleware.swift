@@ -23,6 +23,7 @@ public struct SessionMiddleware<Application: Responder>: Responder {
     /// Wraps `application`.
     ///
     /// - Parameters:
+    ///   - application: the responder that answers the requests, each with a session at hand.
     ///   - idPersister: how the id travels (the cookie and its attributes).
     ///   - backend: where sessions are stored; default a ``FileBackend`` in the temporary directory.
     ///   - idleTimeout: seconds without a request after which a session is expired on the server;
@@ -64,8 +65,7 @@ extension SessionMiddleware {
     /// every second while the last pass left expired sessions behind. A pass removes at most
     /// twice as many sessions as were made since the last, and at least 1,000 (with the file
     /// backend it looks at 16 times as many files). So a flood of clients that never come back,
-    /// each making a session, cannot outgrow the collection. Then the application's own
-    /// ``Responder/idle()``.
+    /// each making a session, cannot outgrow the collection. Then the application's own `idle()`.
     public func idle() {
         if let collector = backend.garbageCollection { collectGarbageIfDue(collector) }
         application.idle()

@@ -9,10 +9,11 @@
 /// try session.cycle()            // after a login: new id, same data
 /// ```
 ///
-/// Underneath, a small state machine: where the session stands against the store (``State``),
-/// the values the request sees, the keys it changed since the last save, and the id the client
-/// holds. Every change of state happens in the methods below, and what reaches the store and
-/// the client is decided in one place, ``commit(to:log:)``.
+/// Underneath, a small state machine: where the session stands against the store (fresh, or
+/// stored under an id at a revision), the values the request sees, the keys it changed since
+/// the last save, and the id the client holds. Every change of state happens in the methods
+/// below, and what reaches the store and the client is decided in one place, when the request
+/// commits the session (before its headers leave, and when its handler returns).
 public final class Session: Sequence {
     /// Where this request's session stands against the store.
     enum State {
