@@ -82,21 +82,6 @@ func route(_ request: Request, _ response: Response) throws {
     }
 }
 
-func escapeHTML(_ text: String) -> String {
-    var escaped = ""
-    for character in text {
-        switch character {
-        case "&": escaped += "&amp;"
-        case "<": escaped += "&lt;"
-        case ">": escaped += "&gt;"
-        case "\"": escaped += "&quot;"
-        case "'": escaped += "&#39;"
-        default: escaped.append(character)
-        }
-    }
-    return escaped
-}
-
 FastCGIServer.main(programFlags: ["--sessions", "--cookie-name", "--cookie-secure", "--locking", "--idle-timeout",
                                   "--absolute-timeout", "--fan-out", "--durability"]) { options in
     let secure = try options.choice("--cookie-secure", of: ["on", "off"]) == "on"
