@@ -15,7 +15,10 @@ let package = Package(
         .library(name: "Obsession", targets: ["Obsession"]),
         .executable(name: "hello", targets: ["hello"]),
         .executable(name: "demo", targets: ["demo"]),
-        .executable(name: "obsession", targets: ["ObsessionTool"]),
+        .executable(name: "obsession", targets: ["ObsessionLauncher"]),
+        .executable(name: "obsession-tool", targets: ["ObsessionTool"]),
+        // What `make install` puts where a single-file script links against.
+        .library(name: "ObsessionStatic", type: .static, targets: ["Obsession"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -31,6 +34,7 @@ let package = Package(
         .target(name: "FastCGI", dependencies: ["CFastCGI", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: swiftSettings),
         .target(name: "Obsession", dependencies: ["FastCGI", "CFastCGI"], swiftSettings: swiftSettings),
+        .executableTarget(name: "ObsessionLauncher"),
         .executableTarget(name: "ObsessionTool", dependencies: [
             "Obsession", "FastCGI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swiftSettings),

@@ -1,4 +1,5 @@
-// obsession: maintenance of a session store from the command line (and from a timer).
+// obsession: maintenance of a session store from the command line (and from a timer). The
+// installed `obsession` (Sources/ObsessionLauncher) runs scripts itself and hands the rest here.
 //
 //     obsession gc --sessions DIR [--prefix s_] [--fan-out 0|1|2] [--idle-timeout SECONDS] [--limit N]
 import ArgumentParser
@@ -8,7 +9,13 @@ import Obsession
 @main
 struct ObsessionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "obsession", abstract: "Look after a store of Obsession sessions.", subcommands: [Collect.self])
+        commandName: "obsession", abstract: "Look after a store of Obsession sessions.",
+        discussion: """
+            Single-file scripts:
+              obsession script FILE.swift [ARGS...]  compile it if changed, then run it
+              obsession build FILE.swift -o PROGRAM  compile it ahead of time
+            """,
+        subcommands: [Collect.self])
 }
 
 /// `obsession gc`: removes the session files idle for longer than the idle timeout, lock files
