@@ -5,16 +5,6 @@ import Testing
 /// Each file under deploy/ started for real with the server it configures, on loopback, and a
 /// session round trip through it: log in, see the user on the next request, log out.
 @Suite(.serialized, .requires("/usr/sbin/nginx", "/usr/sbin/apache2", "/usr/sbin/lighttpd", "/usr/bin/spawn-fcgi", "/usr/sbin/fcgiwrap", "/usr/bin/systemd-analyze", "/usr/bin/systemd-socket-activate")) struct DeployTests {
-    /// A deploy file's text with its production paths swapped for the test's.
-    func deployFile(_ path: String, replacing replacements: [(String, String)]) throws -> String {
-        var text = try String(contentsOfFile: TestEnvironment.packageRoot.appendingPathComponent("deploy/" + path).path, encoding: .utf8)
-        for (old, new) in replacements {
-            #expect(text.contains(old), "\(path) no longer holds \(old)")
-            text = text.replacingOccurrences(of: old, with: new)
-        }
-        return text
-    }
-
     /// Logs in, checks the user is known on the next request, logs out, checks the session is gone.
     func sessionRoundTrip(port: UInt16) throws {
         func request(_ path: String, method: String = "GET", cookie: String? = nil, form: String? = nil) throws -> HTTPResponse {
@@ -44,7 +34,7 @@ import Testing
         let directory = try TemporaryDirectory()
         let socket = directory.file("app.sock")
         let demo = try startDemo(socket, in: directory)
-        let snippet = try deployFile("nginx/obsession.conf", replacing: [
+        let snippet = try DeployFile.read("nginx/obsession.conf", replacing: [
             ("include fastcgi_params;", "include /etc/nginx/fastcgi_params;"), ("/run/obsession/app.sock", socket),
         ])
         let nginx = try Nginx(locations: snippet, in: directory)
@@ -57,7 +47,7 @@ import Testing
         let port = try freePort()
         let demo = try ChildProcess.demo(listening: "127.0.0.1:\(port)", sessions: directory.file("sessions"),
                                          arguments: ["--cookie-secure", "off"], in: directory)
-        let snippet = try deployFile("nginx/obsession.conf", replacing: [
+        let snippet = try DeployFile.read("nginx/obsession.conf", replacing: [
             ("include fastcgi_params;", "include /etc/nginx/fastcgi_params;"), ("unix:/run/obsession/app.sock", "127.0.0.1:\(port)"),
         ])
         let nginx = try Nginx(locations: snippet, in: directory)
@@ -70,7 +60,7 @@ import Testing
         let socket = directory.file("app.sock")
         let demo = try startDemo(socket, in: directory)
         let port = try freePort()
-        let snippet = try deployFile("lighttpd/obsession.conf", replacing: [("/run/obsession/app.sock", socket)])
+        let snippet = try DeployFile.read("lighttpd/obsession.conf", replacing: [("/run/obsession/app.sock", socket)])
         try snippet.write(toFile: directory.file("obsession.conf"), atomically: false, encoding: .utf8)
         try FileManager.default.createDirectory(atPath: directory.file("www"), withIntermediateDirectories: false)
         try """
@@ -179,10 +169,10 @@ import Testing
             try setModificationTime(of: sessions + "/" + name, to: Int(Date().timeIntervalSince1970) - 1500)
         }
 
-        let service = try deployFile("systemd/obsession-gc.service", replacing: [
+        let service = try DeployFile.read("systemd/obsession-gc.service", replacing: [
             ("/usr/local/bin/obsession", TestEnvironment.executable("obsession")), ("/var/lib/obsession/sessions", sessions),
         ])
-        try verifyUnits([("obsession-gc.timer", try deployFile("systemd/obsession-gc.timer", replacing: [])),
+        try verifyUnits([("obsession-gc.timer", try DeployFile.read("systemd/obsession-gc.timer", replacing: [])),
                          ("obsession-gc.service", service)], in: directory)
         // The service's command line as systemd would run it (here as the test's user, who owns the files).
         let command = try setting("ExecStart", in: service).split(separator: " ").map(String.init)
@@ -198,7 +188,7 @@ import Testing
         chmod(directory.path, 0o755)  // Apache's workers run as daemon: let them reach the socket
         let socket = directory.file("app.sock")
         let demo = try startDemo(socket, in: directory)
-        let snippet = try deployFile("apache/obsession-proxy-fcgi.conf", replacing: [("/run/obsession/app.sock", socket)])
+        let snippet = try DeployFile.read("apache/obsession-proxy-fcgi.conf", replacing: [("/run/obsession/app.sock", socket)])
         let apache = try Apache(modules: ["proxy", "proxy_fcgi"], body: snippet, in: directory)
         try sessionRoundTrip(port: apache.port)
         #expect(demo.isRunning)
@@ -211,7 +201,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: false)
         chmod(state, 0o1777)
         let script = directory.file("obsession.cgi")
-        let text = try deployFile("cgi/obsession.cgi", replacing: [
+        let text = try DeployFile.read("cgi/obsession.cgi", replacing: [
             ("/usr/local/bin/demo", TestEnvironment.executable("demo")), ("/var/lib/obsession/sessions", state + "/sessions"),
         ])
         // Written through a close-on-exec descriptor: Foundation's write opens without it, so a
@@ -230,7 +220,7 @@ import Testing
         let directory = try TemporaryDirectory()
         chmod(directory.path, 0o755)
         let script = try installCGIScript(in: directory)
-        let snippet = try deployFile("apache/obsession-cgi.conf", replacing: [("/usr/lib/cgi-bin/obsession.cgi", script)])
+        let snippet = try DeployFile.read("apache/obsession-cgi.conf", replacing: [("/usr/lib/cgi-bin/obsession.cgi", script)])
         let apache = try Apache(modules: ["alias", "cgid"], body: "ScriptSock \(directory.file("cgid.sock"))\n" + snippet,
                                 in: directory)
         try sessionRoundTrip(port: apache.port)
@@ -243,7 +233,7 @@ import Testing
         let fcgiwrap = try ChildProcess("/usr/sbin/fcgiwrap", ["-s", "unix:\(socket)"], in: directory, name: "fcgiwrap")
         defer { fcgiwrap.signal(SIGTERM) }
         #expect(waitUntil { FileManager.default.fileExists(atPath: socket) })
-        let snippet = try deployFile("nginx/obsession-fcgiwrap.conf", replacing: [
+        let snippet = try DeployFile.read("nginx/obsession-fcgiwrap.conf", replacing: [
             ("include fastcgi_params;", "include /etc/nginx/fastcgi_params;"), ("/usr/lib/cgi-bin/obsession.cgi", script),
             ("/run/fcgiwrap.socket", socket),
         ])
@@ -255,7 +245,7 @@ import Testing
         let directory = try TemporaryDirectory()
         chmod(directory.path, 0o755)
         let script = try installCGIScript(in: directory)
-        let snippet = try deployFile("apache/obsession-fcgid.conf", replacing: [("/usr/lib/cgi-bin/obsession.cgi", script)])
+        let snippet = try DeployFile.read("apache/obsession-fcgid.conf", replacing: [("/usr/lib/cgi-bin/obsession.cgi", script)])
         let apache = try Apache(modules: ["alias", "fcgid"], body: """
             FcgidIPCDir \(directory.file("fcgid"))
             FcgidProcessTableFile \(directory.file("fcgid.shm"))

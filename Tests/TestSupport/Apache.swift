@@ -7,7 +7,8 @@ package final class Apache {
     private let child: ChildProcess
     private let root: String
 
-    package init(modules: [String], body: String, in directory: TemporaryDirectory) throws {
+    /// Starts Apache with `environment` added to the test's own (its CGI programs get PATH from it).
+    package init(modules: [String], body: String, in directory: TemporaryDirectory, environment: [String: String] = [:]) throws {
         port = try freePort()
         root = directory.file("apache")
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
@@ -25,7 +26,8 @@ package final class Apache {
         \(loads)
         \(body)
         """.write(toFile: root + "/httpd.conf", atomically: false, encoding: .utf8)
-        child = try ChildProcess("/usr/sbin/apache2", ["-f", root + "/httpd.conf", "-DFOREGROUND"], in: directory, name: "apache")
+        child = try ChildProcess("/usr/sbin/apache2", ["-f", root + "/httpd.conf", "-DFOREGROUND"], in: directory, name: "apache",
+                                 environment: environment)
         let port = port
         guard waitUntil({ (try? HTTPClient.connect(port: port)).map { close($0); return true } ?? false }) else {
             throw TestFailure("apache did not start: \(child.errorOutput) \(errorLog)")

@@ -13,6 +13,11 @@ package enum TestEnvironment {
         return packageRoot.appendingPathComponent(".build/debug")
     }()
 
+    /// Where `make install` put the package for the script tests: `OBSESSION_INSTALL_DIR` (set
+    /// by `make test`), else `.build/install-test`.
+    package static let installDirectory: String = ProcessInfo.processInfo.environment["OBSESSION_INSTALL_DIR"]
+        ?? packageRoot.appendingPathComponent(".build/install-test").path
+
     /// A built executable of this package, by product name.
     package static func executable(_ name: String) -> String {
         binDirectory.appendingPathComponent(name).path
