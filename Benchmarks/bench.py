@@ -220,6 +220,7 @@ http {{
     print(f"demo /incr against PHP-FPM's counter: {rate['incr'] / rate['php']:.2f} x (target >= 2.5)")
     print(subprocess.run([sys.executable, f"{HERE}/instructions.py", BIN], capture_output=True, text=True, check=True).stdout, end="")
     print(classic_cgi(cookies_file=f"{run}/demo-cookies"))
+    print(scripts())
     print(backend_loop())
     print(garbage_collection())
     print(keep_alive(port))
@@ -228,6 +229,88 @@ http {{
     check = subprocess.run(["curl", "-s", "-X", "POST", "-H", "Cookie: " + open(f"{run}/demo-cookies").readline().strip(),
                             base + "/demo/incr?key=n"], capture_output=True, text=True).stdout.strip()
     print(f"probe: one demo session's counter after the run: {check}")
+
+
+def scripts(runs=300):
+    """A single-file script through Apache's CGI (mod_cgid), run by `obsession script` from its
+    cache, against the same file built ahead of time by `obsession build`, requests alternating;
+    and the first request's compile, from an empty cache."""
+    install = os.environ["OBSESSION_INSTALL_DIR"]
+    site = f"{run}/scripts"
+    os.makedirs(site)
+    os.chmod(run, 0o755)
+    os.chmod(site, 0o755)
+    shutil.copy(f"{HERE}/../Examples/scripts/counter.swift", f"{site}/counter.swift")
+    # The same script naming the launcher in its first line, which spares the start of env.
+    source = open(f"{site}/counter.swift").read().split("\n", 1)[1]
+    with open(f"{site}/direct.swift", "w") as direct:
+        direct.write(f"#!{install}/bin/obsession script\n{source}")
+    os.chmod(f"{site}/direct.swift", 0o755)
+    cache = f"{run}/script-cache"
+    os.makedirs(cache, mode=0o700)
+    subprocess.run(["chown", "daemon:daemon", cache], check=True)
+    build = subprocess.run([f"{install}/bin/obsession", "build", f"{site}/counter.swift", "-o", f"{site}/counter.cgi"],
+                           capture_output=True, text=True, env=dict(os.environ, OBSESSION_CACHE=f"{run}/build-cache"))
+    if build.returncode != 0:
+        sys.exit(f"obsession build failed: {build.stderr}")
+    os.chmod(f"{site}/counter.cgi", 0o755)
+    port = free_port()
+    with open(f"{run}/httpd.conf", "w") as conf:
+        conf.write(f"""ServerRoot {run}
+ServerName 127.0.0.1
+Listen 127.0.0.1:{port}
+PidFile {run}/httpd.pid
+ErrorLog {run}/httpd-error.log
+LogLevel warn
+User daemon
+Group daemon
+LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so
+LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so
+LoadModule alias_module /usr/lib/apache2/modules/mod_alias.so
+LoadModule cgid_module /usr/lib/apache2/modules/mod_cgid.so
+LoadModule env_module /usr/lib/apache2/modules/mod_env.so
+LoadModule mime_module /usr/lib/apache2/modules/mod_mime.so
+ScriptSock {run}/cgid.sock
+TypesConfig /etc/mime.types
+SetEnv OBSESSION_CACHE {cache}
+Alias "/scripts/" "{site}/"
+<Directory "{site}">
+    Options +ExecCGI
+    AddHandler cgi-script .swift .cgi
+    Require all granted
+</Directory>
+""")
+    start(["/usr/sbin/apache2", "-f", f"{run}/httpd.conf", "-DFOREGROUND"],
+          env=dict(os.environ, PATH=f"{install}/bin:/usr/bin:/bin"))
+
+    def fetch(path):
+        began = time.perf_counter()
+        connection = http.client.HTTPConnection("127.0.0.1", port)
+        connection.request("GET", path)
+        response = connection.getresponse()
+        response.read()
+        if response.status != 200:
+            sys.exit(f"{path}: {response.status}")
+        return time.perf_counter() - began
+
+    for _ in range(100):
+        try:
+            fetch("/scripts/counter.cgi")
+            break
+        except OSError:
+            time.sleep(0.1)
+    cold = fetch("/scripts/counter.swift")
+    fetch("/scripts/direct.swift")
+    script, direct, built = [], [], []
+    for _ in range(runs):
+        script.append(fetch("/scripts/counter.swift"))
+        direct.append(fetch("/scripts/direct.swift"))
+        built.append(fetch("/scripts/counter.cgi"))
+    warm, named, ahead = (statistics.median(times) * 1000 for times in (script, direct, built))
+    return (f"a script through Apache's CGI, median of {runs} requests each, alternating: the same counter built ahead\n"
+            f"  of time {ahead:.2f} ms; run by `#!/usr/bin/env -S obsession script` {warm:.2f} ms, {warm - ahead:+.2f} ms "
+            f"(target under 1 ms);\n  by `#!{{PREFIX}}/bin/obsession script` {named:.2f} ms, {named - ahead:+.2f} ms;\n"
+            f"  the first request, compiling it: {cold:.2f} s")
 
 
 def classic_cgi(cookies_file, runs=200):
