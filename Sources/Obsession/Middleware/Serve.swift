@@ -1,7 +1,7 @@
 /// The whole of a script: serves every request with `handler`, which gets the request's
 /// session beside the request and the response. FastCGI under `--listen` or a FastCGI web
-/// server, one classic CGI request otherwise, as ``FastCGIServer/main(arguments:programFlags:_:)``
-/// decides; the options are ``SessionMiddleware``'s. Never returns.
+/// server, one classic CGI request otherwise, as `FastCGIServer.main` decides; the options
+/// are ``SessionMiddleware``'s. Never returns.
 ///
 /// A script with a session is then about as short as its PHP twin:
 ///
