@@ -59,21 +59,9 @@ import Testing
         let directory = try TemporaryDirectory()
         let socket = directory.file("app.sock")
         let demo = try startDemo(socket, in: directory)
-        let port = try freePort()
         let snippet = try DeployFile.read("lighttpd/obsession.conf", replacing: [("/run/obsession/app.sock", socket)])
-        try snippet.write(toFile: directory.file("obsession.conf"), atomically: false, encoding: .utf8)
-        try FileManager.default.createDirectory(atPath: directory.file("www"), withIntermediateDirectories: false)
-        try """
-        server.document-root = "\(directory.file("www"))"
-        server.bind = "127.0.0.1"
-        server.port = \(port)
-        server.errorlog = "\(directory.file("lighttpd-error.log"))"
-        include "\(directory.file("obsession.conf"))"
-        """.write(toFile: directory.file("lighttpd.conf"), atomically: false, encoding: .utf8)
-        let lighttpd = try ChildProcess("/usr/sbin/lighttpd", ["-D", "-f", directory.file("lighttpd.conf")], in: directory, name: "lighttpd")
-        defer { lighttpd.signal(SIGTERM); _ = lighttpd.waitForExit(seconds: 5) }
-        #expect(waitUntil { (try? HTTPClient.connect(port: port)).map { close($0); return true } ?? false })
-        try sessionRoundTrip(port: port)
+        let lighttpd = try Lighttpd(including: snippet, in: directory)
+        try sessionRoundTrip(port: lighttpd.port)
         #expect(demo.isRunning)
     }
 

@@ -124,26 +124,14 @@ struct ScriptTests {
 
     @Test func lighttpdRunsTheExampleScripts() throws {
         let site = try Site()
-        let port = try freePort()
         let snippet = try DeployFile.read("lighttpd/obsession-scripts.conf", replacing: [
             ("/var/www/scripts/", site.scripts + "/"), ("/usr/local/bin:", TestEnvironment.installDirectory + "/bin:"),
             ("\"PATH\" =>", "\"OBSESSION_CACHE\" => \"\(site.rootCache)\", \"PATH\" =>"),
         ])
-        try snippet.write(toFile: site.directory.file("scripts.conf"), atomically: false, encoding: .utf8)
-        try """
-        server.document-root = "\(site.directory.file("www"))"
-        server.bind = "127.0.0.1"
-        server.port = \(port)
-        server.errorlog = "\(site.directory.file("lighttpd-error.log"))"
-        include "\(site.directory.file("scripts.conf"))"
-        """.write(toFile: site.directory.file("lighttpd.conf"), atomically: false, encoding: .utf8)
-        let lighttpd = try ChildProcess("/usr/sbin/lighttpd", ["-D", "-f", site.directory.file("lighttpd.conf")], in: site.directory,
-                                        name: "lighttpd")
-        defer { lighttpd.signal(SIGTERM); _ = lighttpd.waitForExit(seconds: 5) }
-        #expect(waitUntilAccepting("127.0.0.1:\(port)"))
-        try countsWithItsCookie(port: port)
-        try keepsANoteWithItsToken(port: port)
-        try takesAnUpload(port: port)
+        let lighttpd = try Lighttpd(including: snippet, in: site.directory)
+        try countsWithItsCookie(port: lighttpd.port)
+        try keepsANoteWithItsToken(port: lighttpd.port)
+        try takesAnUpload(port: lighttpd.port)
     }
 
     @Test func anEditIsCompiledOnTheNextRequest() throws {
