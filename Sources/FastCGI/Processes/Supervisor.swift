@@ -86,14 +86,19 @@ final class Supervisor {
             // A master killed outright (SIGKILL, the OOM killer) takes its workers with it, each
             // finishing its requests as on SIGTERM, rather than leaving them serving unsupervised.
             _ = obsession_set_parent_death_signal(SIGTERM)
-            if getppid() != master { exit(0) }
+            if getppid() != master { _exit(0) }
             signals?.closeInChild()
+            // The child ends with _exit: exit would run the master's atexit handlers and the
+            // runtime's destructors while a worker thread may still be unwinding (it has
+            // signalled its end, not yet left), or, past the grace period, still serving.
             do {
                 try work()
-                exit(0)
+                fflush(nil)
+                _exit(0)
             } catch {
                 logLine("\(error)")
-                exit(1)
+                fflush(nil)
+                _exit(1)
             }
         }
         pthread_sigmask(SIG_SETMASK, &previous, nil)
