@@ -1,10 +1,10 @@
+import FastCGI
 import Obsession
-import Synchronization
 
 /// A clock the test sets.
 package final class TestClock: SessionClock, @unchecked Sendable {
-    private let time: Mutex<Int>
-    package init(_ now: Int = 1_700_000_000) { time = Mutex(now) }
+    private let time: Locked<Int>
+    package init(_ now: Int = 1_700_000_000) { time = Locked(now) }
     package var now: Int { time.withLock { $0 } }
     package func advance(_ seconds: Int) { time.withLock { $0 += seconds } }
 }
@@ -12,7 +12,7 @@ package final class TestClock: SessionClock, @unchecked Sendable {
 /// A backend that counts what is asked of it and can be told to fail, around a real one.
 package final class RecordingBackend: SessionBackend, @unchecked Sendable {
     package let inner: any SessionBackend
-    private let state = Mutex<(calls: [String], failing: Bool)>(([], false))
+    private let state = Locked<(calls: [String], failing: Bool)>(([], false))
 
     package init(_ inner: any SessionBackend) { self.inner = inner }
 

@@ -1,12 +1,11 @@
 public import Logging
-import Synchronization
 
 /// The logger of the server's own life (start, stop, workers, housekeeping): the program's
 /// ``FastCGIServer/Configuration/logger`` once the server runs, else lines to stderr named after
 /// the program.
 enum ServerLog {
     /// The program's logger, once the server runs with one.
-    private static let configured = Mutex<Logger?>(nil)
+    private static let configured = Locked<Logger?>(nil)
     /// The default, made on first use: a classic CGI process that logs nothing never makes it.
     private static let standard = Logger(label: programName, factory: LineLogHandler.standardError)
 

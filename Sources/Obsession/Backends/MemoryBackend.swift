@@ -1,4 +1,4 @@
-import Synchronization
+import FastCGI
 
 /// Sessions kept in this process's memory, at most `size` of them: when full, the least
 /// recently used sixteenth is dropped to make room. For tests and single-process servers: each
@@ -37,7 +37,7 @@ public final class MemoryBackend: SessionBackend {
 
     /// The most sessions kept.
     public let size: Int
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Makes an empty backend that keeps at most `size` sessions.
     ///
