@@ -13,6 +13,8 @@ let package = Package(
     products: [
         .library(name: "FastCGI", targets: ["FastCGI"]),
         .library(name: "Obsession", targets: ["Obsession"]),
+        // Sessions on Redis, a product of its own: a program on files links no hiredis.
+        .library(name: "ObsessionRedis", targets: ["ObsessionRedis"]),
         .executable(name: "hello", targets: ["hello"]),
         .executable(name: "demo", targets: ["demo"]),
         .executable(name: "obsession", targets: ["ObsessionLauncher"]),
@@ -34,6 +36,11 @@ let package = Package(
         .target(name: "FastCGI", dependencies: ["CFastCGI", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: swiftSettings),
         .target(name: "Obsession", dependencies: ["FastCGI", "CFastCGI"], swiftSettings: swiftSettings),
+        .systemLibrary(
+            name: "CHiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        .target(name: "ObsessionRedis", dependencies: ["Obsession", "FastCGI", "CHiredis"], swiftSettings: swiftSettings),
         .executableTarget(name: "ObsessionLauncher"),
         .executableTarget(name: "ObsessionTool", dependencies: [
             "Obsession", "FastCGI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -42,7 +49,7 @@ let package = Package(
             name: "hello", dependencies: ["FastCGI"], path: "Examples/hello",
             swiftSettings: swiftSettings),
         .executableTarget(
-            name: "demo", dependencies: ["Obsession", "FastCGI"], path: "Examples/demo",
+            name: "demo", dependencies: ["Obsession", "ObsessionRedis", "FastCGI"], path: "Examples/demo",
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "backend-loop", dependencies: ["Obsession", "FastCGI"], path: "Benchmarks/backend-loop",
@@ -50,9 +57,10 @@ let package = Package(
         // Three test targets: the responder, sessions, and integration (real servers), and the
         // helpers they share.
         // Its imports stay public, as the helpers' declarations use the imported types.
-        .target(name: "TestSupport", dependencies: ["FastCGI", "Obsession"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["FastCGI", "Obsession", "ObsessionRedis"], path: "Tests/TestSupport"),
         .testTarget(name: "ResponderTests", dependencies: ["FastCGI", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "SessionTests", dependencies: ["FastCGI", "Obsession", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "SessionTests", dependencies: ["FastCGI", "Obsession", "ObsessionRedis", "TestSupport"],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "IntegrationTests", dependencies: ["FastCGI", "Obsession", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )

@@ -1,5 +1,7 @@
+import FastCGI
 import Foundation
 @testable import Obsession
+import ObsessionRedis
 import TestSupport
 import Testing
 
@@ -8,58 +10,98 @@ import Testing
 struct BackendFixture: Sendable, CustomTestStringConvertible {
     let name: String
     /// A store in `directory` (for those that keep files), judged by `clock`; `exclusive` asks
-    /// for one that holds sessions for whole requests.
-    let make: @Sendable (_ directory: TemporaryDirectory, _ clock: TestClock, _ exclusive: Bool) throws -> any SessionBackend
+    /// for one that holds sessions for whole requests. With it, what must live as long as the
+    /// store (a server the fixture started, stopped when the test lets it go).
+    let make: @Sendable (_ directory: TemporaryDirectory, _ clock: TestClock, _ exclusive: Bool) throws
+        -> (backend: any SessionBackend, server: AnyObject?)
     /// Whether it can hold sessions for whole requests (``SessionHolding``).
     let holds: Bool
+    /// Whether its expired sessions must be collected (``SessionGarbageCollecting``); a store
+    /// that expires them itself (Redis) has no collection.
+    let collects: Bool
     /// Makes the stored session `id` unreadable, as this store's data can be damaged; nil for a
     /// store whose data cannot be (memory holds values, not bytes).
-    let corrupt: (@Sendable (_ directory: TemporaryDirectory, _ id: SessionID) throws -> Void)?
-    /// A store of this kind, and a way to make its writes fail for real; nil for a store that
-    /// has no way to fail (memory).
-    let failing: (@Sendable (_ clock: TestClock) throws -> (backend: any SessionBackend, fail: () throws -> Void, keep: AnyObject))?
+    let corrupt: (@Sendable (_ directory: TemporaryDirectory, _ server: AnyObject?, _ id: SessionID) throws -> Void)?
+    /// A store of this kind, a way to make it fail for real and one to end the failure (a read
+    /// may still work while it lasts: then nothing); nil for a store that has no way to fail
+    /// (memory).
+    let failing: (@Sendable (_ directory: TemporaryDirectory, _ clock: TestClock) throws
+        -> (backend: any SessionBackend, fail: () throws -> Void, restore: () throws -> Void, keep: AnyObject))?
+    /// The status and the log line's start a failing store gives.
+    var failure: (status: Int, log: String) = (500, "session backend failed")
 
     var testDescription: String { name }
 
     static let memory = BackendFixture(
-        name: "memory", make: { _, _, _ in MemoryBackend(size: 1000) }, holds: false, corrupt: nil, failing: nil)
+        name: "memory", make: { _, _, _ in (MemoryBackend(size: 1000), nil) }, holds: false, collects: true, corrupt: nil,
+        failing: nil)
 
     static func file(fanOut: Int) -> BackendFixture {
         BackendFixture(
             name: fanOut == 0 ? "file" : "file, fan-out \(fanOut)",
             make: { directory, clock, exclusive in
-                FileBackend(directory: directory.file("sessions"), locking: exclusive ? .exclusive(timeout: 5) : .merge,
-                            fanOut: fanOut, clock: clock)
+                (FileBackend(directory: directory.file("sessions"), locking: exclusive ? .exclusive(timeout: 5) : .merge,
+                             fanOut: fanOut, clock: clock), nil)
             },
             holds: true,
-            corrupt: { directory, id in
+            collects: true,
+            corrupt: { directory, _, id in
                 let path = FileLayout(directory: directory.file("sessions"), prefix: "s_", fanOut: fanOut).path(of: id)
                 var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
                 bytes[bytes.count - 1] ^= 0x20
                 try Data(bytes).write(to: URL(fileURLWithPath: path))
             },
-            failing: { clock in
+            failing: { _, clock in
                 let filesystem = try ScratchFilesystem(kilobytes: 256)
                 let backend = FileBackend(directory: filesystem.path + "/sessions", fanOut: fanOut, clock: clock)
-                return (backend, { try filesystem.makeReadOnly() }, filesystem)
+                return (backend, { try filesystem.makeReadOnly() }, {}, filesystem)
             })
     }
 
-    static let all: [BackendFixture] = [.memory, .file(fanOut: 0), .file(fanOut: 2)]
+    /// A real redis-server of the test's own, over TCP or its Unix socket.
+    static func redis(unixSocket: Bool) -> BackendFixture {
+        BackendFixture(
+            name: unixSocket ? "redis, unix socket" : "redis",
+            make: { directory, _, exclusive in
+                let redis = try RedisProcess(in: directory)
+                let server = unixSocket ? RedisServer(.unix(path: redis.socketPath)) : redis.server
+                return (RedisBackend(server, locking: exclusive ? .exclusive(timeout: 5) : .merge), redis)
+            },
+            holds: true,
+            collects: false,
+            corrupt: { _, server, id in
+                try #require(server as? RedisProcess).cli("HSET", "obsession:{\(id.text)}", "v:user", "{not json")
+            },
+            failing: { directory, _ in
+                let redis = try RedisProcess(in: directory, name: "failing-redis", configuration: ["appendonly yes"])
+                return (RedisBackend(redis.server), { redis.stop() }, { try redis.start() }, redis)
+            },
+            failure: (503, "session store unavailable"))
+    }
+
+    static let all: [BackendFixture] = [.memory, .file(fanOut: 0), .file(fanOut: 2), .redis(unixSocket: false),
+                                        .redis(unixSocket: true)]
 }
 
 /// The behaviour every store owes the session: one suite, run against each store in
 /// ``BackendFixture/all``. Where a store's nature rules a test out, its fixture says so (no
 /// corruption for memory, which holds values, not bytes; no failure either; no exclusive holds).
-@Suite struct BackendConformanceTests {
+@Suite(.requires(RedisProcess.executable)) struct BackendConformanceTests {
     let directory: TemporaryDirectory
     let clock = TestClock()
+    /// Servers the test's stores need, stopped when the test ends.
+    private let servers = Locked<[AnyObject]>([])
 
     init() throws { directory = try TemporaryDirectory() }
 
     func make(_ fixture: BackendFixture, exclusive: Bool = false) throws -> any SessionBackend {
-        try fixture.make(directory, clock, exclusive)
+        let (backend, server) = try fixture.make(directory, clock, exclusive)
+        if let server { servers.withLock { $0.append(server) } }
+        return backend
     }
+
+    /// The server behind the store `make` made last.
+    var server: AnyObject? { servers.withLock { $0.last } }
 
     func create(_ values: [String: SessionValue], as id: SessionID, in backend: any SessionBackend) throws -> SessionChanges.Outcome {
         try backend.apply(SessionChanges(kind: .create(createdAt: clock.now), set: values, removed: [], whole: values, time: clock.now), to: id)
@@ -203,7 +245,7 @@ struct BackendFixture: Sendable, CustomTestStringConvertible {
         #expect(try backend.load(id) == nil)
     }
 
-    @Test(arguments: BackendFixture.all)
+    @Test(arguments: BackendFixture.all.filter(\.collects))
     func collectionRemovesOnlyTheExpired(_ fixture: BackendFixture) throws {
         let backend = try make(fixture)
         let old = SessionID.random()
@@ -242,7 +284,7 @@ struct BackendFixture: Sendable, CustomTestStringConvertible {
         let id = SessionID.random()
         _ = try create(["user": "ann"], as: id, in: backend)
         let corrupt = try #require(fixture.corrupt)
-        try corrupt(directory, id)
+        try corrupt(directory, server, id)
         #expect { try backend.load(id) } throws: { error in
             guard case .unreadable = error as? SessionError else { return false }
             return true
@@ -255,9 +297,9 @@ struct BackendFixture: Sendable, CustomTestStringConvertible {
     }
 
     @Test(arguments: BackendFixture.all.filter { $0.failing != nil })
-    func failingStoreAnswers500AndKeepsTheStoredSession(_ fixture: BackendFixture) throws {
+    func failingStoreAnswersAnErrorAndKeepsTheStoredSession(_ fixture: BackendFixture) throws {
         let makeFailing = try #require(fixture.failing)
-        let (backend, fail, kept) = try makeFailing(clock)
+        let (backend, fail, restore, kept) = try makeFailing(directory, clock)
         defer { withExtendedLifetime(kept) {} }
         let id = SessionID.random()
         _ = try create(["n": 1], as: id, in: backend)
@@ -265,8 +307,9 @@ struct BackendFixture: Sendable, CustomTestStringConvertible {
         let response = exchange(SessionMiddleware(backend: backend, clock: clock) { request, _ in
             try request.session()["n"] = 2
         }, cookie: "_obs=\(id.text)")
-        #expect(response.status == 500)
-        #expect(response.errorLog.first?.contains("session backend failed") == true)
+        #expect(response.status == fixture.failure.status)
+        #expect(response.errorLog.first?.contains(fixture.failure.log) == true)
+        try restore()
         #expect(try backend.load(id)?.values == ["n": 1])
     }
 }

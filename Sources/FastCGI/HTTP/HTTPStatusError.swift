@@ -15,6 +15,14 @@
 public protocol HTTPStatusError: Error {
     /// The status to answer with: 4xx or 5xx.
     var status: Int { get }
+    /// Seconds after which the client may try again, sent as `Retry-After` (with a 503 for a
+    /// store that is down, say); nil sends none.
+    var retryAfter: Int? { get }
+}
+
+extension HTTPStatusError {
+    /// None: no `Retry-After`.
+    public var retryAfter: Int? { nil }
 }
 
 /// What was wrong with a request's body.

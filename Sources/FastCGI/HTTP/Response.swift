@@ -162,11 +162,13 @@ public final class Response {
         if !headersSent { try sendHeaders(along: UnsafeRawBufferPointer(start: nil, count: 0)) }
     }
 
-    /// Replaces an unsent response with a plain error page for `status`.
-    func replaceWithError(status: Int) {
+    /// Replaces an unsent response with a plain error page for `status`, with `Retry-After`
+    /// when `retryAfter` gives one.
+    func replaceWithError(status: Int, retryAfter: Int? = nil) {
         guard !headersSent else { return }
         self.status = status
         headers = ["Content-Type": "text/plain; charset=utf-8"]
+        if let retryAfter { headers.append(name: "Retry-After", value: String(retryAfter)) }
         beforeHeaders = []
         try? write(HTTPSyntax.reasonPhrase(status) + "\n")
     }

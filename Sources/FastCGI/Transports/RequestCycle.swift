@@ -36,7 +36,8 @@ struct RequestCycle {
         }
         request.log("\(error)")
         guard !response.headersSent else { return }
-        let status = (error as? any HTTPStatusError)?.status ?? 500
-        response.replaceWithError(status: (400...599).contains(status) ? status : 500)
+        let statusError = error as? any HTTPStatusError
+        let status = statusError?.status ?? 500
+        response.replaceWithError(status: (400...599).contains(status) ? status : 500, retryAfter: statusError?.retryAfter)
     }
 }

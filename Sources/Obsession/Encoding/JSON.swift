@@ -1,17 +1,17 @@
 /// JSON text for session values (RFC 8259), without Foundation: the session's stored form.
-enum JSON {
+package enum JSON {
     /// Why a text is not JSON this parser accepts.
-    struct SyntaxError: Error, CustomStringConvertible {
-        let description: String
+    package struct SyntaxError: Error, CustomStringConvertible {
+        package let description: String
     }
 
     /// Why a value cannot be written: it nests deeper than the reader accepts, so it would save
     /// and then fail to load, logging its user out.
-    struct DepthError: Error, CustomStringConvertible {
+    package struct DepthError: Error, CustomStringConvertible {
         /// The session key whose value is too deep, when the value written was a session's data.
-        var key: String?
+        package var key: String?
 
-        var description: String {
+        package var description: String {
             let value = key.map { "the value under \(String(reflecting: $0))" } ?? "the value"
             return "\(value) nests deeper than \(JSON.maxDepth) levels"
         }
@@ -23,7 +23,7 @@ enum JSON {
     static let maxDepth = SessionValue.maxDepth
 
     /// The value as JSON text; throws ``DepthError`` for a value nested deeper than ``maxDepth``.
-    static func encode(_ value: SessionValue) throws(DepthError) -> [UInt8] {
+    package static func encode(_ value: SessionValue) throws(DepthError) -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(64)
         try write(value, depth: 0, to: &output)
@@ -90,7 +90,7 @@ enum JSON {
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
-    static func decode(_ bytes: some Collection<UInt8>) throws(SyntaxError) -> SessionValue {
+    package static func decode(_ bytes: some Collection<UInt8>) throws(SyntaxError) -> SessionValue {
         var parser = Parser(bytes: Array(bytes))
         let value = try parser.value(depth: 0)
         parser.skipSpace()

@@ -16,10 +16,21 @@ public enum SessionError: HTTPStatusError, Equatable, CustomStringConvertible {
     case backendFailed(String, errno: Int32? = nil)
     /// A value could not be turned into session data or back.
     case coding(String)
+    /// The store cannot be reached (a Redis server down, say): 503 with `Retry-After`, and the
+    /// request that needed the session writes nothing. Service resumes when the store returns.
+    case unavailable(String)
 
-    /// 503 for a lock that timed out (try again later), 500 for the rest.
+    /// 503 for a lock that timed out or a store out of reach (try again later), 500 for the rest.
     public var status: Int {
-        if case .lockTimeout = self { 503 } else { 500 }
+        switch self {
+        case .lockTimeout, .unavailable: 503
+        default: 500
+        }
+    }
+
+    /// One second for a 503: a lock is held for a request's length, a store comes back or not.
+    public var retryAfter: Int? {
+        status == 503 ? 1 : nil
     }
 
     public var description: String {
@@ -29,6 +40,7 @@ public enum SessionError: HTTPStatusError, Equatable, CustomStringConvertible {
         case .unreadable(let reason): "unreadable session: \(reason)"
         case .backendFailed(let reason, _): "session backend failed: \(reason)"
         case .coding(let reason): "session data: \(reason)"
+        case .unavailable(let reason): "session store unavailable: \(reason)"
         }
     }
 }

@@ -2,7 +2,7 @@ import Glibc
 
 extension FileBackend: SessionHolding {
     /// Opens session `id`'s file for the rest of the request, so that its load and its save
-    /// share one open; with ``Locking/exclusive(timeout:)``, also takes the session's lock file,
+    /// share one open; with ``SessionLocking/exclusive(timeout:)``, also takes the session's lock file,
     /// `…<id>.lock` beside it, waiting up to the timeout. Nil for an id with no session file:
     /// no lock file is made for an id nobody issued.
     ///

@@ -13,8 +13,8 @@ import Synchronization
 /// so a full disk leaves the old session intact.
 ///
 /// Concurrent requests of one session lose no update: a save re-reads the stored session under
-/// the lock and applies only the keys its request changed (``Locking/merge``), and a session that
-/// another request deleted or cycled meanwhile is not brought back. ``Locking/exclusive(timeout:)``
+/// the lock and applies only the keys its request changed (``SessionLocking/merge``), and a session that
+/// another request deleted or cycled meanwhile is not brought back. ``SessionLocking/exclusive(timeout:)``
 /// serialises whole requests of a session instead (``SessionHolding``).
 ///
 /// ```swift
@@ -22,19 +22,9 @@ import Synchronization
 ///                           locking: .exclusive(timeout: 5), durability: .fsync, fanOut: 2)
 /// ```
 public final class FileBackend: SessionBackend {
-    /// How concurrent requests of one session are kept from losing each other's changes.
-    ///
-    /// ```swift
-    /// let backend = FileBackend(locking: .exclusive(timeout: 5))
-    /// ```
-    public enum Locking: Sendable, Equatable {
-        /// Requests run side by side; each save re-reads under a short lock and applies only the
-        /// keys its request changed or removed. Two requests changing different keys both win.
-        case merge
-        /// A request holds the session from its first access to its end; others wait up to
-        /// `timeout` seconds, then get 503 and write nothing. Serialises read-modify-write of one key.
-        case exclusive(timeout: Double)
-    }
+    /// How concurrent requests of one session are kept from losing each other's changes: the
+    /// ``SessionLocking`` every store that holds sessions shares.
+    public typealias Locking = SessionLocking
 
     /// What a save waits for.
     ///

@@ -1,0 +1,87 @@
+/// A Lua script the store runs on the server, so that what it does to a session happens at
+/// once, in one round trip, whatever other requests do meanwhile.
+///
+/// A session is one hash: `created` and `modified` (seconds since 1970) and one field `v:KEY`
+/// per value, JSON. Its key's expiry is the lesser of the idle timeout and what is left of the
+/// absolute lifetime, set again by every save and touch.
+struct RedisScript: Sendable {
+    /// The name messages use.
+    let name: String
+    let source: String
+
+    /// Sets the key's expiry from `created`, `now`, `idle` and `absolute` (0: none), in a
+    /// script's local scope; a session past its lifetime is deleted and the script returns `gone`.
+    private static let expire = """
+        local function expire(key, created, now, idle, absolute)
+          local ttl = idle
+          if absolute > 0 then ttl = math.min(ttl, created + absolute - now) end
+          if ttl <= 0 then redis.call('DEL', key) return false end
+          redis.call('PEXPIRE', key, ttl * 1000)
+          return true
+        end
+        local function call_chunked(command, key, items, first)
+          for i = first, #items, 1000 do
+            redis.call(command, key, unpack(items, i, math.min(i + 999, #items)))
+          end
+        end
+        """
+
+    /// Applies one save. KEYS: the session, its lock. ARGV: `create` or `update`, the creation
+    /// time (create), the time, the idle timeout, the absolute timeout, the lock token (empty
+    /// without a lock), the number N of fields set, then N field–value pairs, then the fields
+    /// removed. Returns `applied`; `exists` (a new session's id is taken); `gone` (deleted or
+    /// cycled meanwhile); `lost` (the lock is no longer this request's).
+    static let save = RedisScript(name: "save", source: expire + """
+
+        local key, lock = KEYS[1], KEYS[2]
+        local now, idle, absolute = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+        if ARGV[6] ~= '' and redis.call('GET', lock) ~= ARGV[6] then return 'lost' end
+        local created
+        if ARGV[1] == 'create' then
+          if redis.call('EXISTS', key) == 1 then return 'exists' end
+          created = tonumber(ARGV[2])
+          redis.call('HSET', key, 'created', created)
+        else
+          created = tonumber(redis.call('HGET', key, 'created'))
+          if not created then return 'gone' end
+        end
+        local set = tonumber(ARGV[7])
+        local fields = {'modified', now}
+        for i = 8, 7 + 2 * set do fields[#fields + 1] = ARGV[i] end
+        call_chunked('HSET', key, fields, 1)
+        if #ARGV > 7 + 2 * set then
+          local removed = {}
+          for i = 8 + 2 * set, #ARGV do removed[#removed + 1] = ARGV[i] end
+          call_chunked('HDEL', key, removed, 1)
+        end
+        if not expire(key, created, now, idle, absolute) then return 'gone' end
+        return 'applied'
+        """)
+
+    /// Marks a session used. KEYS: the session. ARGV: the time, the idle and absolute
+    /// timeouts. Nothing is made for a session not stored.
+    static let touch = RedisScript(name: "touch", source: expire + """
+
+        local created = tonumber(redis.call('HGET', KEYS[1], 'created'))
+        if not created then return 0 end
+        local now = tonumber(ARGV[1])
+        redis.call('HSET', KEYS[1], 'modified', now)
+        expire(KEYS[1], created, now, tonumber(ARGV[2]), tonumber(ARGV[3]))
+        return 1
+        """)
+
+    /// Takes a session's lock and reads it, if it is stored. KEYS: the session, its lock. ARGV:
+    /// the token, the lock's expiry in milliseconds. Returns nil when no session is stored (no
+    /// lock is made), 0 when another request holds the lock, else the session's fields.
+    static let hold = RedisScript(name: "hold", source: """
+        if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+        if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
+        return redis.call('HGETALL', KEYS[1])
+        """)
+
+    /// Releases a lock if it is still this request's. KEYS: the lock. ARGV: the token.
+    static let release = RedisScript(name: "release", source: """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+        return 0
+        """)
+}

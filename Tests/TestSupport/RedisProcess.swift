@@ -1,0 +1,74 @@
+import Foundation
+import ObsessionRedis
+
+/// A real redis-server from Debian's package, on a free loopback port and a Unix socket in the
+/// test's directory, its data there too; `configuration` adds lines to its config file
+/// (`appendonly yes`, `replicaof …`, ACL users). Stopped when dropped; ``restart()`` stops it
+/// and starts it again on the same port and data, as an administrator's restart does.
+package final class RedisProcess {
+    package static let executable = "/usr/bin/redis-server"
+    package let port: UInt16
+    package let socketPath: String
+    private let directory: TemporaryDirectory
+    private let name: String
+    private let configPath: String
+    private var child: ChildProcess?
+
+    package init(in directory: TemporaryDirectory, name: String = "redis", configuration: [String] = []) throws {
+        port = try freePort()
+        self.directory = directory
+        self.name = name
+        socketPath = directory.file("\(name).sock")
+        let data = directory.file("\(name)-data")
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        configPath = directory.file("\(name).conf")
+        try ([
+            "bind 127.0.0.1", "port \(port)", "unixsocket \(socketPath)", "unixsocketperm 700", "dir \(data)",
+            "save \"\"", "appendonly no", "daemonize no", "logfile \"\"",
+        ] + configuration).joined(separator: "\n").write(toFile: configPath, atomically: false, encoding: .utf8)
+        try start()
+    }
+
+    deinit { stop() }
+
+    /// `redis://127.0.0.1:PORT/database` with `login` (`user:password@`) before the host.
+    package func url(database: Int = 0, login: String = "") -> String { "redis://\(login)127.0.0.1:\(port)/\(database)" }
+
+    package var server: RedisServer { RedisServer(.tcp(host: "127.0.0.1", port: Int(port))) }
+
+    package var log: String { child?.output ?? "" }
+
+    /// Starts it (again, after ``stop()``), on the same port and data.
+    package func start() throws {
+        let started = try ChildProcess(Self.executable, [configPath], in: directory, name: name)
+        child = started
+        guard waitUntilAccepting("127.0.0.1:\(port)") else { throw TestFailure("redis-server did not start: \(started.output)") }
+    }
+
+    /// Stops it: SIGTERM, which writes the append-only file out, as `systemctl stop` does.
+    package func stop() {
+        child?.signal(SIGTERM)
+        _ = child?.waitForExit(seconds: 10)
+        child = nil
+    }
+
+    /// Kills it at once, as a crash would.
+    package func kill() {
+        child?.signal(SIGKILL)
+        _ = child?.waitForExit(seconds: 10)
+        child = nil
+    }
+
+    package func restart() throws {
+        stop()
+        try start()
+    }
+
+    /// Runs `redis-cli` against it with `arguments`, and returns what it printed.
+    @discardableResult
+    package func cli(_ arguments: String...) throws -> String {
+        let output = try ChildProcess("/usr/bin/redis-cli", ["-p", String(port)] + arguments, in: directory, name: "\(name)-cli")
+        _ = output.waitForExit(seconds: 10)
+        return output.output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
