@@ -3,6 +3,11 @@
 //     demo --listen unix:/tmp/demo.sock [--sessions DIR] [--cookie-name NAME] [--cookie-secure on|off]
 //          [--locking merge|exclusive] [--idle-timeout SECONDS] [--absolute-timeout SECONDS]
 //          [--fan-out 0|1|2] [--durability page-cache|fsync]
+//          [--redis URL] [--redis-sentinel HOST:PORT[,HOST:PORT…] --redis-master NAME] [--redis-replicas N]
+//
+// Sessions are files (in --sessions, default under TMPDIR), or with --redis or --redis-sentinel
+// on Redis: --redis names the server (redis://user:password@host:port/db, unix:///path?db=N),
+// or with sentinels only the login and database.
 //
 //     GET  /              visit counter, the logged-in user, a login form, a logout button, the flash
 //     POST /login         form fields user and csrf: new session id, user stored, flash, 303 to /
@@ -10,6 +15,7 @@
 //     GET  /session.json  the session's data as JSON (creates no session)
 //     POST /incr?key=K    adds 1 to the integer session[K] and answers the new value
 import Obsession
+import ObsessionRedis
 
 /// An answer with a status and no more to say.
 struct Status: HTTPStatusError {
@@ -82,18 +88,39 @@ func route(_ request: Request, _ response: Response) throws {
     }
 }
 
-FastCGIServer.main(programFlags: ["--sessions", "--cookie-name", "--cookie-secure", "--locking", "--idle-timeout",
-                                  "--absolute-timeout", "--fan-out", "--durability"]) { options in
-    let secure = try options.choice("--cookie-secure", of: ["on", "off"]) == "on"
-    let locking: FileBackend.Locking = try options.choice("--locking", of: ["merge", "exclusive"]) == "merge"
+/// The store the flags name: Redis with --redis or --redis-sentinel, else files.
+func store(_ options: ServerOptions, idleTimeout: Int?, absoluteTimeout: Int?) throws -> any SessionBackend {
+    let locking: SessionLocking = try options.choice("--locking", of: ["merge", "exclusive"]) == "merge"
         ? .merge : .exclusive(timeout: 10)
-    let durability: FileBackend.Durability = try options.choice("--durability", of: ["page-cache", "fsync"]) == "fsync"
-        ? .fsync : .pageCache
-    let backend = FileBackend(directory: options.value(of: "--sessions"), locking: locking, durability: durability,
-                              fanOut: try options.number("--fan-out", in: 0...2) ?? 0)
+    let sentinels = options.value(of: "--redis-sentinel")
+    guard options.value(of: "--redis") != nil || sentinels != nil else {
+        let durability: FileBackend.Durability = try options.choice("--durability", of: ["page-cache", "fsync"]) == "fsync"
+            ? .fsync : .pageCache
+        return FileBackend(directory: options.value(of: "--sessions"), locking: locking, durability: durability,
+                           fanOut: try options.number("--fan-out", in: 0...2) ?? 0)
+    }
+    do {
+        let server = try RedisServer(url: options.value(of: "--redis") ?? "redis://127.0.0.1:6379/0")
+        let sentinel = try sentinels.map { addresses throws(RedisURLError) in
+            try RedisSentinel(addresses: addresses, master: options.value(of: "--redis-master") ?? "")
+        }
+        return RedisBackend(server, sentinel: sentinel, locking: locking,
+                            replicas: try options.number("--redis-replicas", in: 0...16) ?? 0,
+                            idleTimeout: idleTimeout ?? 1440, absoluteTimeout: absoluteTimeout)
+    } catch let error as RedisURLError {
+        throw ServerError(.invalidArgument, error.description)
+    }
+}
+
+FastCGIServer.main(programFlags: ["--sessions", "--cookie-name", "--cookie-secure", "--locking", "--idle-timeout",
+                                  "--absolute-timeout", "--fan-out", "--durability", "--redis", "--redis-sentinel",
+                                  "--redis-master", "--redis-replicas"]) { options in
+    let secure = try options.choice("--cookie-secure", of: ["on", "off"]) == "on"
     let cookie = CookieIdPersistence(cookieName: options.value(of: "--cookie-name") ?? "_obs", secure: secure)
     let lifetime = 1...(10 * 365 * 86400)
-    return SessionMiddleware(ClosureResponder(route), idPersister: cookie, backend: backend,
-                             idleTimeout: try options.number("--idle-timeout", in: lifetime, of: "seconds"),
-                             absoluteTimeout: try options.number("--absolute-timeout", in: lifetime, of: "seconds"))
+    let idleTimeout = try options.number("--idle-timeout", in: lifetime, of: "seconds")
+    let absoluteTimeout = try options.number("--absolute-timeout", in: lifetime, of: "seconds")
+    return SessionMiddleware(ClosureResponder(route), idPersister: cookie,
+                             backend: try store(options, idleTimeout: idleTimeout, absoluteTimeout: absoluteTimeout),
+                             idleTimeout: idleTimeout, absoluteTimeout: absoluteTimeout)
 }
