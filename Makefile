@@ -9,8 +9,9 @@ SWIFT_TMPDIR := $(CURDIR)/.build/tmp
 SWIFT ?= TMPDIR=$(SWIFT_TMPDIR) swift
 $(shell mkdir -p $(SWIFT_TMPDIR))
 # Debian packages the tests start for real; bench adds wrk and the peers' own.
-TEST_PACKAGES := libfcgi-dev libfcgi-bin nginx-light curl systemd spawn-fcgi lighttpd apache2 libapache2-mod-fcgid fcgiwrap wrk strace
-BENCH_PACKAGES := $(TEST_PACKAGES) wrk gcc php8.2-fpm python3 valgrind
+TEST_PACKAGES := libfcgi-dev libfcgi-bin nginx-light curl systemd spawn-fcgi lighttpd apache2 libapache2-mod-fcgid fcgiwrap wrk strace \
+	libhiredis-dev redis-server redis-sentinel redis-tools
+BENCH_PACKAGES := $(TEST_PACKAGES) wrk gcc php8.2-fpm php8.2-redis python3 valgrind
 DEMO_PORT ?= 8080
 # What to deploy: the Swift runtime, and the C++ library and libgcc it needs, linked in. The
 # server then needs no Swift toolchain, and a classic CGI process no longer spends most of its

@@ -119,18 +119,7 @@ public final class RedisBackend: SessionBackend {
     }
 
     public func delete(_ id: SessionID) throws {
-        try client.withConnection { connection in
-            var commands = [["DEL", key(id)]]
-            if replicas > 0 { commands.append(["WAIT", String(replicas), String(Int(client.timeout * 1000))]) }
-            let replies = try connection.send(commands)
-            if case .error(let message) = replies[0] {
-                if message.hasPrefix("READONLY") { connection.markBroken() }
-                throw SessionError.unavailable("redis at \(connection.endpoint): DEL refused: \(message)")
-            }
-            if replicas > 0, case .integer(let acknowledged) = replies[1], acknowledged < replicas {
-                throw SessionError.unavailable("redis at \(connection.endpoint): the delete reached \(acknowledged) of \(replicas) replicas")
-            }
-        }
+        _ = try client.onMaster { try client.write([Array("DEL".utf8), Array(key(id).utf8)], replicas: replicas, on: $0) }
     }
 
     public func touch(_ id: SessionID, at time: Int) throws {

@@ -58,7 +58,14 @@ final class RedisClient: Sendable {
         } else {
             endpoint = server.endpoint
         }
-        let connection = try RedisConnection(to: endpoint, timeout: timeout)
+        let connection: RedisConnection
+        do {
+            connection = try RedisConnection(to: endpoint, timeout: timeout)
+        } catch {
+            // A master that cannot be reached is asked for again: a failover may have replaced it.
+            if sentinel != nil { master.withLock { $0 = nil } }
+            throw error
+        }
         var commands: [[String]] = []
         if let password = server.password { commands.append(["AUTH"] + (server.user.map { [$0] } ?? []) + [password]) }
         if server.database != 0 { commands.append(["SELECT", String(server.database)]) }
@@ -78,43 +85,63 @@ final class RedisClient: Sendable {
         return connection
     }
 
-    /// Runs `script` by its hash (loading it the first time, and again after NOSCRIPT: a
-    /// restarted or failed-over server has forgotten it), followed in the same round trip by
-    /// `WAIT replicas` when `replicas` is above 0, which must then be acknowledged by that many.
-    /// A READONLY answer (the master became a replica) drops the connection and tries once more
-    /// on the master the sentinels name now: the script did not run.
-    func run(_ script: RedisScript, keys: [String], arguments: [[UInt8]], replicas: Int = 0) throws -> RedisReply {
+    /// Runs `body` with a connection to the master; when a write answers READONLY (the master
+    /// became a replica in a failover, and the write did not happen), once more on the master
+    /// the sentinels name now.
+    func onMaster<Result>(_ body: (RedisConnection) throws -> Result) throws -> Result {
         do {
-            return try withConnection { try run(script, keys: keys, arguments: arguments, replicas: replicas, on: $0) }
-        } catch RedisClient.Failover.readOnly where sentinel != nil {
-            return try withConnection { try run(script, keys: keys, arguments: arguments, replicas: replicas, on: $0) }
-        }
+            return try withConnection(body)
+        } catch Failover.readOnly where sentinel != nil {
+            do {
+                return try withConnection(body)
+            } catch Failover.readOnly {}
+        } catch Failover.readOnly {}
+        throw SessionError.unavailable("redis: the server is a replica now (a failover under way?); nothing was written")
     }
 
-    private enum Failover: Error { case readOnly }
+    /// Runs `script` by its hash (loading it the first time, and again after NOSCRIPT: a
+    /// restarted or failed-over server has forgotten it) on the master, acknowledged by
+    /// `replicas` (see ``write(_:replicas:on:)``).
+    func run(_ script: RedisScript, keys: [String], arguments: [[UInt8]], replicas: Int = 0) throws -> RedisReply {
+        try onMaster { try run(script, keys: keys, arguments: arguments, replicas: replicas, on: $0) }
+    }
+
+    /// A write refused because the server is a replica now.
+    enum Failover: Error { case readOnly }
 
     private func run(_ script: RedisScript, keys: [String], arguments: [[UInt8]], replicas: Int,
                      on connection: RedisConnection) throws -> RedisReply {
         let hash = try scriptHashes.withLock({ $0[script.name] }) ?? load(script, on: connection)
-        let call = [Array("EVALSHA".utf8), Array(hash.utf8), Array(String(keys.count).utf8)] + keys.map { Array($0.utf8) } + arguments
-        var commands = [call]
-        if replicas > 0 { commands.append([Array("WAIT".utf8), Array(String(replicas).utf8), Array(String(Int(timeout * 1000)).utf8)]) }
-        var replies = try connection.send(commands)
-        if case .error(let message) = replies[0], message.hasPrefix("NOSCRIPT") {
+        let head = [Array("EVALSHA".utf8), Array(hash.utf8), Array(String(keys.count).utf8)] + keys.map { Array($0.utf8) }
+        do {
+            return try write(head + arguments, replicas: replicas, on: connection)
+        } catch SessionError.backendFailed(let message, _) where message.contains("NOSCRIPT") {
             _ = try load(script, on: connection)
-            replies = try connection.send(commands)
+            return try write(head + arguments, replicas: replicas, on: connection)
         }
+    }
+
+    /// Sends `command`, followed in the same round trip by `WAIT replicas` when `replicas` is
+    /// above 0: the write counts only once that many replicas have it, within half the timeout
+    /// (so that the answer comes before the connection's own timeout), else 503. A Redis error
+    /// is ``SessionError/backendFailed(_:errno:)``; READONLY breaks the connection and throws
+    /// ``Failover/readOnly``.
+    func write(_ command: [[UInt8]], replicas: Int, on connection: RedisConnection) throws -> RedisReply {
+        var commands = [command]
+        if replicas > 0 { commands.append(["WAIT", String(replicas), String(Int(timeout * 500))].map { Array($0.utf8) }) }
+        let replies = try connection.send(commands)
         if case .error(let message) = replies[0] {
             if message.hasPrefix("READONLY") {
                 connection.markBroken()
                 throw Failover.readOnly
             }
-            throw SessionError.backendFailed("redis at \(connection.endpoint): \(script.name) failed: \(message)")
+            let name = String(decoding: command[0], as: UTF8.self)
+            throw SessionError.backendFailed("redis at \(connection.endpoint): \(name) failed: \(message)")
         }
         if replicas > 0 {
             guard case .integer(let acknowledged) = replies[1], acknowledged >= replicas else {
-                throw SessionError.unavailable("redis at \(connection.endpoint): \(replicas) replicas were to acknowledge "
-                                               + "the write within \(timeout) s: \(replies[1])")
+                throw SessionError.unavailable("redis at \(connection.endpoint): the write reached \(replies[1]) of the \(replicas) "
+                                               + "replicas required within \(timeout / 2) s")
             }
         }
         return replies[0]

@@ -15,14 +15,15 @@ package final class Nginx {
         try self.init(upstreams: [upstream], in: directory, clientMaxBodySize: clientMaxBodySize, extra: extra, keepAlive: keepAlive)
     }
 
-    /// Starts nginx with `locations` as its `server` block's content (a deploy file's).
-    package convenience init(locations: String, in directory: TemporaryDirectory) throws {
-        try self.init(upstreams: [], in: directory, locations: locations)
+    /// Starts nginx with `locations` as its `server` block's content (a deploy file's), and
+    /// `http` in its `http` block (an upstream's).
+    package convenience init(locations: String, in directory: TemporaryDirectory, http: String = "") throws {
+        try self.init(upstreams: [], in: directory, locations: locations, http: http)
     }
 
     /// Starts nginx in front of several upstreams, taken in turn.
     package init(upstreams: [String], in directory: TemporaryDirectory, clientMaxBodySize: String = "64m", extra: String = "",
-         locations: String? = nil, keepAlive: Int? = nil) throws {
+         locations: String? = nil, keepAlive: Int? = nil, http: String = "") throws {
         self.directory = directory
         port = try freePort()
         let prefix = directory.file("nginx")
@@ -39,6 +40,7 @@ package final class Nginx {
           client_body_temp_path \(prefix)/body;
           fastcgi_temp_path \(prefix)/fastcgi;
           client_max_body_size \(clientMaxBodySize);
+          \(http)
           \(upstreams.isEmpty ? "" : "upstream app { \(upstreams.map { "server \($0);" }.joined(separator: " ")) \(keepAlive.map { "keepalive \($0);" } ?? "") }")
           server {
             listen 127.0.0.1:\(port);

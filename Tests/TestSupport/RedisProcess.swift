@@ -3,29 +3,32 @@ import ObsessionRedis
 
 /// A real redis-server from Debian's package, on a free loopback port and a Unix socket in the
 /// test's directory, its data there too; `configuration` adds lines to its config file
-/// (`appendonly yes`, `replicaof …`, ACL users). Stopped when dropped; ``restart()`` stops it
-/// and starts it again on the same port and data, as an administrator's restart does.
+/// (`appendonly yes`, `replicaof …`, ACL users). Or a redis-sentinel, on a port only. Stopped
+/// when dropped; ``stop()`` and ``start()`` restart it on the same port and data, as an
+/// administrator's restart does.
 package final class RedisProcess {
     package static let executable = "/usr/bin/redis-server"
+    package static let sentinelExecutable = "/usr/bin/redis-sentinel"
     package let port: UInt16
+    private let executable: String
     package let socketPath: String
     private let directory: TemporaryDirectory
     private let name: String
     private let configPath: String
     private var child: ChildProcess?
 
-    package init(in directory: TemporaryDirectory, name: String = "redis", configuration: [String] = []) throws {
+    package init(in directory: TemporaryDirectory, name: String = "redis", configuration: [String] = [], sentinel: Bool = false) throws {
         port = try freePort()
         self.directory = directory
         self.name = name
+        executable = sentinel ? Self.sentinelExecutable : Self.executable
         socketPath = directory.file("\(name).sock")
         let data = directory.file("\(name)-data")
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         configPath = directory.file("\(name).conf")
-        try ([
-            "bind 127.0.0.1", "port \(port)", "unixsocket \(socketPath)", "unixsocketperm 700", "dir \(data)",
-            "save \"\"", "appendonly no", "daemonize no", "logfile \"\"",
-        ] + configuration).joined(separator: "\n").write(toFile: configPath, atomically: false, encoding: .utf8)
+        let base = sentinel ? [] : ["unixsocket \(socketPath)", "unixsocketperm 700", "save \"\"", "appendonly no"]
+        try (["bind 127.0.0.1", "port \(port)", "dir \(data)", "daemonize no", "logfile \"\""] + base + configuration)
+            .joined(separator: "\n").write(toFile: configPath, atomically: false, encoding: .utf8)
         try start()
     }
 
@@ -40,9 +43,9 @@ package final class RedisProcess {
 
     /// Starts it (again, after ``stop()``), on the same port and data.
     package func start() throws {
-        let started = try ChildProcess(Self.executable, [configPath], in: directory, name: name)
+        let started = try ChildProcess(executable, [configPath], in: directory, name: name)
         child = started
-        guard waitUntilAccepting("127.0.0.1:\(port)") else { throw TestFailure("redis-server did not start: \(started.output)") }
+        guard waitUntilAccepting("127.0.0.1:\(port)") else { throw TestFailure("\(name) did not start: \(started.output)") }
     }
 
     /// Stops it: SIGTERM, which writes the append-only file out, as `systemctl stop` does.
@@ -67,6 +70,12 @@ package final class RedisProcess {
     /// Runs `redis-cli` against it with `arguments`, and returns what it printed.
     @discardableResult
     package func cli(_ arguments: String...) throws -> String {
+        try cli(arguments)
+    }
+
+    /// The same, with an array.
+    @discardableResult
+    package func cli(_ arguments: [String]) throws -> String {
         let output = try ChildProcess("/usr/bin/redis-cli", ["-p", String(port)] + arguments, in: directory, name: "\(name)-cli")
         _ = output.waitForExit(seconds: 10)
         return output.output.trimmingCharacters(in: .whitespacesAndNewlines)
