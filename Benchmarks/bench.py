@@ -7,7 +7,8 @@ Two figures per target: requests/s, and the responder's own CPU time per request
 system, from /proc), which the other programs on the machine disturb far less.
 
 Then the instructions each request costs in user space (Benchmarks/instructions.py, under
-callgrind: the figure the machine's load does not move). Then issue 4's figures: the FileBackend alone against the same loop in C, collecting 100,000
+callgrind: the figure the machine's load does not move). The Redis store against the file store,
+the bare responder and PHP-FPM with phpredis sessions on the same Redis. Then issue 4's figures: the FileBackend alone against the same loop in C, collecting 100,000
 expired files, and /incr with 1,000 against SCALE (default 1,000,000) stored sessions.
 
 usage: bench.py BIN_DIR   (environment: BENCH_SECONDS, CONNECTIONS, WORKERS, ROUNDS, SESSIONS,
@@ -108,6 +109,33 @@ def main():
     synced = start([f"{BIN}/demo", "--listen", f"unix:{run}/synced.sock", "--socket-mode", "666", "--workers", str(WORKERS),
                     "--sessions", f"{run}/synced-sessions", "--cookie-name", "sid", "--cookie-secure", "off",
                     "--durability", "fsync"], stderr=subprocess.DEVNULL)
+    # One Redis for the Redis targets, ours and PHP's: on a Unix socket and on TCP.
+    redis_port = free_port()
+    redis = start(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--unixsocket", f"{run}/redis-server.sock",
+                   "--unixsocketperm", "777", "--save", "", "--appendonly", "no", "--dir", run], stdout=subprocess.DEVNULL)
+    redis_demo = {}
+    for name, url in [("redis", f"unix://{run}/redis-server.sock"), ("redis-tcp", f"redis://127.0.0.1:{redis_port}/0")]:
+        redis_demo[name] = start([f"{BIN}/demo", "--listen", f"unix:{run}/{name}.sock", "--socket-mode", "666", "--workers",
+                                  str(WORKERS), "--redis", url, "--cookie-name", "sid", "--cookie-secure", "off"],
+                                 stderr=subprocess.DEVNULL)
+    with open(f"{run}/php-redis-fpm.conf", "w") as conf:
+        conf.write(f"""[global]
+pid = {run}/php-redis-fpm.pid
+error_log = {run}/php-redis-fpm.log
+daemonize = no
+[bench-redis]
+user = root
+listen = {run}/php-redis.sock
+listen.mode = 0666
+pm = static
+pm.max_children = {WORKERS}
+php_admin_value[session.save_handler] = redis
+php_admin_value[session.save_path] = "unix://{run}/redis-server.sock"
+php_admin_value[session.name] = sid
+php_admin_value[session.gc_probability] = 0
+php_admin_value[opcache.enable] = 1
+""")
+    php_redis = start(["php-fpm8.2", "-y", f"{run}/php-redis-fpm.conf", "-R"])
     with open(f"{run}/php-fpm.conf", "w") as conf:
         conf.write(f"""[global]
 pid = {run}/php-fpm.pid
@@ -155,6 +183,9 @@ http {{
     location /scale-large/ {{ rewrite ^/scale-large(/.*)$ $1 break; {app} fastcgi_pass unix:{run}/scale-large.sock; }}
     location /synced/ {{ rewrite ^/synced(/.*)$ $1 break; {app} fastcgi_pass unix:{run}/synced.sock; }}
     location = /php {{ include /etc/nginx/fastcgi_params; fastcgi_param SCRIPT_FILENAME {HERE}/counter.php; fastcgi_pass unix:{run}/php.sock; }}
+    location = /php-redis {{ include /etc/nginx/fastcgi_params; fastcgi_param SCRIPT_FILENAME {HERE}/counter.php; fastcgi_pass unix:{run}/php-redis.sock; }}
+    location /redis/ {{ rewrite ^/redis(/.*)$ $1 break; {app} fastcgi_pass unix:{run}/redis.sock; }}
+    location /redis-tcp/ {{ rewrite ^/redis-tcp(/.*)$ $1 break; {app} fastcgi_pass unix:{run}/redis-tcp.sock; }}
   }}
 }}
 """)
@@ -162,14 +193,16 @@ http {{
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
-            for path in ["/bare", "/hello", "/demo/session.json", "/php"]:
+            for path in ["/bare", "/hello", "/demo/session.json", "/php", "/redis/session.json", "/redis-tcp/session.json",
+                         "/php-redis"]:
                 connection = http.client.HTTPConnection("127.0.0.1", port)
                 connection.request("GET", path)
                 assert connection.getresponse().status == 200
             break
         except (OSError, AssertionError):
             time.sleep(0.1)
-    for name, path in [("demo", "/demo/incr?key=n"), ("synced", "/synced/incr?key=n"), ("php", "/php")]:
+    for name, path in [("demo", "/demo/incr?key=n"), ("synced", "/synced/incr?key=n"), ("php", "/php"),
+                       ("redis", "/redis/incr?key=n"), ("redis-tcp", "/redis-tcp/incr?key=n"), ("php-redis", "/php-redis")]:
         with open(f"{run}/{name}-cookies", "w") as cookies:
             cookies.write("\n".join(make_sessions(port, path, "sid")) + "\n")
     random_cookie, no_cookie = f"{HERE}/random_cookie.lua", f"{HERE}/no_cookie.lua"
@@ -187,6 +220,21 @@ http {{
          lambda: [synced.pid]),
         ("php", "PHP-FPM counter, existing", base + "/php", random_cookie, "POST", f"{run}/php-cookies", lambda: pool(php.pid)),
         ("php-new", "PHP-FPM counter, new", base + "/php", no_cookie, "POST", None, lambda: pool(php.pid)),
+        # Redis: the CPU column counts redis-server's time too.
+        ("redis-incr", "Redis: demo /incr, existing", base + "/redis/incr?key=n", random_cookie, "POST", f"{run}/redis-cookies",
+         lambda: [redis_demo["redis"].pid, redis.pid]),
+        ("redis-read", "  demo /session.json", base + "/redis/session.json", random_cookie, "GET", f"{run}/redis-cookies",
+         lambda: [redis_demo["redis"].pid, redis.pid]),
+        ("redis-new", "  demo /incr, new", base + "/redis/incr?key=n", no_cookie, "POST", None,
+         lambda: [redis_demo["redis"].pid, redis.pid]),
+        ("redis-tcp-incr", "  demo /incr, existing, TCP", base + "/redis-tcp/incr?key=n", random_cookie, "POST",
+         f"{run}/redis-tcp-cookies", lambda: [redis_demo["redis-tcp"].pid, redis.pid]),
+        ("redis-tcp-read", "  demo /session.json, TCP", base + "/redis-tcp/session.json", random_cookie, "GET",
+         f"{run}/redis-tcp-cookies", lambda: [redis_demo["redis-tcp"].pid, redis.pid]),
+        ("php-redis", "  PHP-FPM phpredis counter", base + "/php-redis", random_cookie, "POST", f"{run}/php-redis-cookies",
+         lambda: pool(php_redis.pid) + [redis.pid]),
+        ("php-redis-new", "  PHP-FPM phpredis, new", base + "/php-redis", no_cookie, "POST", None,
+         lambda: pool(php_redis.pid) + [redis.pid]),
     ]
     requests = {name: 0 for name, *_ in targets}
     ticks = {name: 0 for name, *_ in targets}
@@ -203,7 +251,8 @@ http {{
           f"{WORKERS} workers each; {SESSIONS} existing sessions picked at random")
     # Ours and the C session responders close at once (FastCGIWorker.webServerIsDone); the
     # second ratio sets them against the bare responder that closes the same way.
-    closing_at_once = {"bare-now", "hello", "incr", "c-write", "read", "c-read", "new", "c-new", "synced"}
+    closing_at_once = {"bare-now", "hello", "incr", "c-write", "read", "c-read", "new", "c-new", "synced", "redis-incr",
+                       "redis-read", "redis-new", "redis-tcp-incr", "redis-tcp-read"}
     print(f"{'target':28} {'req/s':>8} {'/ bare':>7} {'/ bare,':>8} {'CPU µs/req':>11} {'bare/ours':>9}  target")
     print(f"{'':28} {'':>8} {'':>7} {'same close':>8}")
     for name, label, *_ in targets:
@@ -218,6 +267,12 @@ http {{
     print(f"demo against that C: /incr {rate['incr'] / rate['c-write']:.2f}, /session.json {rate['read'] / rate['c-read']:.2f}, "
           f"new {rate['new'] / rate['c-new']:.2f}")
     print(f"demo /incr against PHP-FPM's counter: {rate['incr'] / rate['php']:.2f} x (target >= 2.5)")
+    print(f"Redis (Unix socket): /incr {rate['redis-incr'] / rate['php-redis']:.2f} x PHP-FPM with phpredis (target >= 3), "
+          f"{rate['redis-incr'] / rate['bare']:.2f} of the bare responder (target >= 0.6), {rate['redis-incr'] / rate['incr']:.2f} "
+          f"of the file store; /session.json {rate['redis-read'] / rate['bare']:.2f} of bare, {rate['redis-read'] / rate['read']:.2f} "
+          f"of files; new {rate['redis-new'] / rate['php-redis-new']:.2f} x PHP's new")
+    print(f"Redis over TCP: /incr {rate['redis-tcp-incr'] / rate['php-redis']:.2f} x PHP-FPM with phpredis, "
+          f"{rate['redis-tcp-incr'] / rate['bare']:.2f} of bare; /session.json {rate['redis-tcp-read'] / rate['bare']:.2f} of bare")
     print(subprocess.run([sys.executable, f"{HERE}/instructions.py", BIN], capture_output=True, text=True, check=True).stdout, end="")
     print(classic_cgi(cookies_file=f"{run}/demo-cookies"))
     print(scripts())

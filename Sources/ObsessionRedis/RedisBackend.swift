@@ -26,7 +26,7 @@ public import Obsession
 ///
 /// // Behind Redis Sentinel, each save acknowledged by one replica before it counts.
 /// let sentinel = try RedisSentinel(addresses: "10.0.0.7,10.0.0.8,10.0.0.9", master: "sessions")
-/// let durable = RedisBackend(try RedisServer(url: "redis://:secret@-/0"), sentinel: sentinel, replicas: 1)
+/// let durable = RedisBackend(try RedisServer(url: "redis://:secret@sessions/0"), sentinel: sentinel, replicas: 1)
 /// ```
 public final class RedisBackend: SessionBackend {
     /// The server; with sentinels, only its login and database are used.
@@ -81,11 +81,13 @@ public final class RedisBackend: SessionBackend {
     /// Its lock, in the same hash slot.
     func lockKey(_ id: SessionID) -> String { "\(keyPrefix){\(id.text)}:lock" }
 
+    /// The session in its hash: one `HGETALL`.
     public func load(_ id: SessionID) throws -> StoredSession? {
         let reply = try client.withConnection { try $0.command(["HGETALL", key(id)]) }
         return try RedisSessionHash.decode(reply, id: id)
     }
 
+    /// Applies `changes` with the save script: one `EVALSHA`.
     public func apply(_ changes: SessionChanges, to id: SessionID) throws -> SessionChanges.Outcome {
         try apply(changes, to: id, token: nil)
     }
@@ -118,10 +120,13 @@ public final class RedisBackend: SessionBackend {
         }
     }
 
+    /// Deletes the session's hash: one `DEL`.
     public func delete(_ id: SessionID) throws {
         _ = try client.onMaster { try client.write([Array("DEL".utf8), Array(key(id).utf8)], replicas: replicas, on: $0) }
     }
 
+    /// Marks the session used and renews its TTL, with the touch script; nothing is made for a
+    /// session not stored.
     public func touch(_ id: SessionID, at time: Int) throws {
         _ = try client.run(.touch, keys: [key(id)], arguments: [
             Array(String(time).utf8), Array(String(idleTimeout).utf8), Array(String(absoluteTimeout ?? 0).utf8),

@@ -48,7 +48,7 @@ final class RedisConnection {
         refused.initialize(to: false)
         context = made
         redisSetTimeout(made, interval)
-        withUnsafeMutablePointer(to: &RedisReplyLimits.functions) { made.pointee.reader.pointee.fn = $0 }
+        made.pointee.reader.pointee.fn = RedisReplyLimits.functions
         made.pointee.reader.pointee.privdata = UnsafeMutableRawPointer(refused)
     }
 

@@ -55,8 +55,15 @@ enum RedisReplyLimits {
 
     /// hiredis's reader callbacks, building the same `redisReply` tree its defaults build
     /// (so `freeReplyObject` frees it), but refusing an array longer than ``maxElements``: a
-    /// callback's nil is the reader's error, recorded in the flag `privdata` points to.
-    nonisolated(unsafe) static var functions = redisReplyObjectFunctions(
+    /// callback's nil is the reader's error, recorded in the flag `privdata` points to. Made
+    /// once, where it never moves, and only read after: every connection's reader points here.
+    nonisolated(unsafe) static let functions: UnsafeMutablePointer<redisReplyObjectFunctions> = {
+        let functions = UnsafeMutablePointer<redisReplyObjectFunctions>.allocate(capacity: 1)
+        functions.initialize(to: callbacks)
+        return functions
+    }()
+
+    private static let callbacks = redisReplyObjectFunctions(
         createString: { task, text, length in
             guard let reply = makeReply(task!, type: task!.pointee.type) else { return nil }
             guard let copy = malloc(length + 1) else { free(reply); return nil }

@@ -6,7 +6,7 @@ import Obsession
 ///
 /// ```swift
 /// let sentinel = try RedisSentinel(addresses: "10.0.0.7:26379,10.0.0.8:26379,10.0.0.9:26379", master: "sessions")
-/// let backend = RedisBackend(try RedisServer(url: "redis://:secret@-/0"), sentinel: sentinel)
+/// let backend = RedisBackend(try RedisServer(url: "redis://:secret@sessions/0"), sentinel: sentinel)
 /// ```
 public struct RedisSentinel: Sendable, Equatable {
     /// The sentinels, asked in turn until one answers.

@@ -10,9 +10,12 @@
 public struct RedisServer: Sendable, Equatable, CustomStringConvertible {
     /// Where a server listens.
     public enum Endpoint: Sendable, Equatable, CustomStringConvertible {
+        /// A host name or address, and a port.
         case tcp(host: String, port: Int)
+        /// A Unix socket's path.
         case unix(path: String)
 
+        /// `host:port` (`[v6]:port`), or the socket's path.
         public var description: String {
             switch self {
             case .tcp(let host, let port): host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
@@ -47,6 +50,7 @@ public struct RedisServer: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// Where it listens.
     public var endpoint: Endpoint
     /// The ACL user to log in as (`AUTH user password`); nil for the default user.
     public var user: String?
@@ -160,6 +164,7 @@ public struct RedisServer: Sendable, Equatable, CustomStringConvertible {
 /// do { _ = try RedisServer(url: text) } catch { print(error) }  // redis URL "…": bad port
 /// ```
 public struct RedisURLError: Error, Equatable, CustomStringConvertible {
+    /// What was refused, and why.
     public let description: String
 
     /// Names `text` with any password in it hidden.
