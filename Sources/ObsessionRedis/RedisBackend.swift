@@ -102,7 +102,7 @@ public final class RedisBackend: SessionBackend {
         }
         arguments += [Array(String(changes.time).utf8), Array(String(idleTimeout).utf8),
                       Array(String(absoluteTimeout ?? 0).utf8), Array((token ?? "").utf8),
-                      Array(String(changes.set.count).utf8)]
+                      Array(String(StoredSession.maxDataSize).utf8), Array(String(changes.set.count).utf8)]
         for (name, value) in changes.set {
             arguments.append(RedisSessionHash.field(name))
             arguments.append(try RedisSessionHash.encode(value, key: name))
@@ -113,6 +113,8 @@ public final class RedisBackend: SessionBackend {
         case "applied": return .applied(revision: nil)
         case "exists": return .exists
         case "gone": return .gone
+        case "large":
+            throw SessionError.backendFailed("session \(id.tag): the save would make it larger than \(StoredSession.maxDataSize) bytes; not saved")
         case "lost":
             throw SessionError.backendFailed("session \(id.tag): its lock lapsed after \(lockExpiry) s, before the save; not saved")
         default:

@@ -1,8 +1,8 @@
 /// A Lua script the store runs on the server, so that what it does to a session happens at
 /// once, in one round trip, whatever other requests do meanwhile.
 ///
-/// A session is one hash: `created` and `modified` (seconds since 1970) and one field `v:KEY`
-/// per value, JSON. Its key's expiry is the lesser of the idle timeout and what is left of the
+/// A session is one hash: `created` and `modified` (seconds since 1970), `bytes` (its size),
+/// and one field `v:KEY` per value, JSON. Its key's expiry is the lesser of the idle timeout and what is left of the
 /// absolute lifetime, set again by every save and touch.
 struct RedisScript: Sendable {
     /// The name messages use.
@@ -28,9 +28,12 @@ struct RedisScript: Sendable {
 
     /// Applies one save. KEYS: the session, its lock. ARGV: `create` or `update`, the creation
     /// time (create), the time, the idle timeout, the absolute timeout, the lock token (empty
-    /// without a lock), the number N of fields set, then N field–value pairs, then the fields
-    /// removed. Returns `applied`; `exists` (a new session's id is taken); `gone` (deleted or
-    /// cycled meanwhile); `lost` (the lock is no longer this request's).
+    /// without a lock), the most bytes the session may hold, the number N of fields set, then N
+    /// field–value pairs, then the fields removed. Returns `applied`; `exists` (a new session's
+    /// id is taken); `gone` (deleted or cycled meanwhile); `lost` (the lock is no longer this
+    /// request's); `large` (the session would outgrow its limit: nothing is written). The
+    /// session's size in bytes (fields and values) is kept in `bytes`, so that checking it
+    /// costs only the fields changed.
     static let save = RedisScript(name: "save", source: expire + """
 
         local key, lock = KEYS[1], KEYS[2]
@@ -40,18 +43,26 @@ struct RedisScript: Sendable {
         if ARGV[1] == 'create' then
           if redis.call('EXISTS', key) == 1 then return 'exists' end
           created = tonumber(ARGV[2])
-          redis.call('HSET', key, 'created', created)
         else
           created = tonumber(redis.call('HGET', key, 'created'))
           if not created then return 'gone' end
         end
-        local set = tonumber(ARGV[7])
-        local fields = {'modified', now}
-        for i = 8, 7 + 2 * set do fields[#fields + 1] = ARGV[i] end
+        local set = tonumber(ARGV[8])
+        local size = tonumber(redis.call('HGET', key, 'bytes') or '0')
+        local function stored(field)
+          local length = redis.call('HSTRLEN', key, field)
+          if length > 0 then return #field + length end
+          return 0
+        end
+        for i = 9, 8 + 2 * set, 2 do size = size - stored(ARGV[i]) + #ARGV[i] + #ARGV[i + 1] end
+        for i = 9 + 2 * set, #ARGV do size = size - stored(ARGV[i]) end
+        if size > tonumber(ARGV[7]) then return 'large' end
+        local fields = {'created', created, 'modified', now, 'bytes', size}
+        for i = 9, 8 + 2 * set do fields[#fields + 1] = ARGV[i] end
         call_chunked('HSET', key, fields, 1)
-        if #ARGV > 7 + 2 * set then
+        if #ARGV > 8 + 2 * set then
           local removed = {}
-          for i = 8 + 2 * set, #ARGV do removed[#removed + 1] = ARGV[i] end
+          for i = 9 + 2 * set, #ARGV do removed[#removed + 1] = ARGV[i] end
           call_chunked('HDEL', key, removed, 1)
         end
         if not expire(key, created, now, idle, absolute) then return 'gone' end

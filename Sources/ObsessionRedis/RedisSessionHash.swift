@@ -1,12 +1,13 @@
 import Obsession
 
 /// How a session lies in its Redis hash: `created` and `modified` as decimal seconds since
-/// 1970, and each value under `v:KEY` as JSON, so that `redis-cli HGETALL` shows it plainly
+/// 1970, `bytes` (the size of its fields and values, which the save script keeps), and each
+/// value under `v:KEY` as JSON, so that `redis-cli HGETALL` shows it plainly
 /// and a save can set or remove one key without touching the others.
 ///
 /// ```
 /// 127.0.0.1:6379> HGETALL obsession:{Wm0…}
-/// 1) "created"   2) "1800000000"   3) "modified"   4) "1800000060"   5) "v:user"   6) "\"ann\""
+/// 1) "created"  2) "1800000000"  3) "modified"  4) "1800000060"  5) "bytes"  6) "11"  7) "v:user"  8) "\"ann\""
 /// ```
 enum RedisSessionHash {
     /// The field of session key `name`.

@@ -27,6 +27,8 @@ struct BackendFixture: Sendable, CustomTestStringConvertible {
     /// (memory).
     let failing: (@Sendable (_ directory: TemporaryDirectory, _ clock: TestClock) throws
         -> (backend: any SessionBackend, fail: () throws -> Void, restore: () throws -> Void, keep: AnyObject))?
+    /// Whether it refuses a session beyond ``StoredSession/maxDataSize`` (memory holds what it is given).
+    var limitsSize = true
     /// The status and the log line's start a failing store gives.
     var failure: (status: Int, log: String) = (500, "session backend failed")
 
@@ -34,7 +36,7 @@ struct BackendFixture: Sendable, CustomTestStringConvertible {
 
     static let memory = BackendFixture(
         name: "memory", make: { _, _, _ in (MemoryBackend(size: 1000), nil) }, holds: false, collects: true, corrupt: nil,
-        failing: nil)
+        failing: nil, limitsSize: false)
 
     static func file(fanOut: Int) -> BackendFixture {
         BackendFixture(
@@ -276,6 +278,19 @@ struct BackendFixture: Sendable, CustomTestStringConvertible {
         let hold = try #require(try backend.holding?.hold(id))
         hold.release()
         #expect(try backend.holding?.hold(SessionID.random()) == nil, "nothing is held for an id nobody issued")
+    }
+
+    @Test(arguments: BackendFixture.all.filter(\.limitsSize))
+    func saveBeyondTheSizeLimitFailsAndLeavesTheStoredSession(_ fixture: BackendFixture) throws {
+        let backend = try make(fixture)
+        let id = SessionID.random()
+        let large = SessionValue.string(String(repeating: "x", count: StoredSession.maxDataSize / 2 + 1000))
+        guard case .applied = try create(["a": large], as: id, in: backend) else { Issue.record("not stored"); return }
+        #expect(throws: SessionError.self) { try update(id, in: backend, set: ["b": large]) }
+        #expect(try backend.load(id)?.values == ["a": large])
+        // Replacing the large value with a small one frees its room.
+        guard case .applied = try update(id, in: backend, set: ["a": "small", "b": large]) else { Issue.record("not updated"); return }
+        #expect(try backend.load(id)?.values == ["a": "small", "b": large])
     }
 
     @Test(arguments: BackendFixture.all.filter { $0.corrupt != nil })

@@ -14,6 +14,11 @@ public struct StoredSession: Sendable, Equatable {
     /// changed since (the file store: its record's checksum); nil for a store that cannot.
     public var revision: UInt64?
 
+    /// The most data one session may hold, encoded, in the stores of this package (1 MiB): a
+    /// save beyond it fails and leaves the stored session as it was, so that no client can grow
+    /// a session without bound.
+    public static let maxDataSize = 1 << 20
+
     /// Makes a stored session.
     ///
     /// ```swift

@@ -58,7 +58,7 @@ public final class FileBackend: SessionBackend {
     /// The leaf directory where the next bounded garbage collection starts.
     let collectionCursor = Atomic<Int>(0)
     /// The most data one session may hold.
-    static let maxDataSize = 1 << 20
+    static let maxDataSize = StoredSession.maxDataSize
 
     /// A backend storing files `directory/prefix<id>`; the directory is made (0700) on first use,
     /// and again if it is removed.
