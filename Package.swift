@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "Obsession", targets: ["Obsession"]),
         // Sessions on Redis, a product of its own: a program on files links no hiredis.
         .library(name: "ObsessionRedis", targets: ["ObsessionRedis"]),
+        // PHP's session formats, for a site moving from PHP page by page.
+        .library(name: "ObsessionPHP", targets: ["ObsessionPHP"]),
         .executable(name: "hello", targets: ["hello"]),
         .executable(name: "demo", targets: ["demo"]),
         .executable(name: "obsession", targets: ["ObsessionLauncher"]),
@@ -41,6 +43,7 @@ let package = Package(
             providers: [.apt(["libhiredis-dev"])]
         ),
         .target(name: "ObsessionRedis", dependencies: ["Obsession", "FastCGI", "CHiredis"], swiftSettings: swiftSettings),
+        .target(name: "ObsessionPHP", dependencies: ["Obsession"], swiftSettings: swiftSettings),
         .executableTarget(name: "ObsessionLauncher"),
         .executableTarget(name: "ObsessionTool", dependencies: [
             "Obsession", "FastCGI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -59,7 +62,7 @@ let package = Package(
         // Its imports stay public, as the helpers' declarations use the imported types.
         .target(name: "TestSupport", dependencies: ["FastCGI", "Obsession", "ObsessionRedis"], path: "Tests/TestSupport"),
         .testTarget(name: "ResponderTests", dependencies: ["FastCGI", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "SessionTests", dependencies: ["FastCGI", "Obsession", "ObsessionRedis", "TestSupport"],
+        .testTarget(name: "SessionTests", dependencies: ["FastCGI", "Obsession", "ObsessionRedis", "ObsessionPHP", "TestSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "IntegrationTests", dependencies: ["FastCGI", "Obsession", "TestSupport"], swiftSettings: swiftSettings),
     ]

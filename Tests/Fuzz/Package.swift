@@ -17,6 +17,7 @@ let package = Package(
             "LibFuzzer",
             .product(name: "Obsession", package: library),
             .product(name: "FastCGI", package: library),
+            .product(name: "ObsessionPHP", package: library),
         ]),
     ]
 )

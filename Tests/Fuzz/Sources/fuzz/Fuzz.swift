@@ -1,6 +1,7 @@
 import Glibc
 import LibFuzzer
 @testable import Obsession
+import ObsessionPHP
 
 /// Hostile input through the paths a request takes, under libFuzzer: a crash, a trap (an index
 /// out of range, an overflow) or an AddressSanitizer report is a finding. The first byte picks
@@ -12,7 +13,9 @@ import LibFuzzer
 ///   which must all be gone, and every descriptor closed, when the request ends;
 /// - 4–5: the data of an intact record in the client's session file (the JSON decoder's input),
 ///   changed and saved back by the request;
-/// - 6–7: the bytes of a session file (the record reader's input).
+/// - 6: the bytes of a session file (the record reader's input);
+/// - 7: PHP's serialized format and session handlers (the PHP codec's input): what reads must
+///   write back to itself.
 @main
 struct Fuzz {
     static let id = SessionID(validating: "FuzzFuzzFuzzFuzzFuzzFuzzFuzzFuzzFuzzFuzz")!
@@ -59,7 +62,23 @@ struct Fuzz {
         switch kind % 8 {
         case 0...3: request(kind: Int(kind % 4), cut: Int(kind / 8), rest)
         case 4, 5: storedSession(change: true, file: SessionRecord.encode(data: rest, createdAt: SystemClock().now))
-        default: storedSession(change: false, file: rest)
+        case 6: storedSession(change: false, file: rest)
+        default: phpSession(rest)
+        }
+    }
+
+    /// `bytes` as a PHP value and as a session in both handlers' formats. What reads must
+    /// write out to bytes that read back the same; a session's entries must be written back
+    /// byte for byte.
+    static func phpSession(_ bytes: [UInt8]) {
+        if let value = try? PHPValue(serialized: bytes) {
+            let again = try? PHPValue(serialized: value.serialized)
+            precondition(again.map { $0.serialized == value.serialized } == true, "a PHP value did not read back")
+            if let session = value.sessionValue { _ = PHPValue(session).serialized }
+        }
+        for format in PHPSessionFormat.allCases {
+            guard let entries = try? format.decode(bytes), let written = try? format.encode(entries) else { continue }
+            precondition((try? format.decode(written)) == entries, "a PHP session did not read back")
         }
     }
 
