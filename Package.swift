@@ -43,7 +43,7 @@ let package = Package(
             providers: [.apt(["libhiredis-dev"])]
         ),
         .target(name: "ObsessionRedis", dependencies: ["Obsession", "FastCGI", "CHiredis"], swiftSettings: swiftSettings),
-        .target(name: "ObsessionPHP", dependencies: ["Obsession"], swiftSettings: swiftSettings),
+        .target(name: "ObsessionPHP", dependencies: ["Obsession", "FastCGI"], swiftSettings: swiftSettings),
         .executableTarget(name: "ObsessionLauncher"),
         .executableTarget(name: "ObsessionTool", dependencies: [
             "Obsession", "FastCGI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -52,7 +52,7 @@ let package = Package(
             name: "hello", dependencies: ["FastCGI"], path: "Examples/hello",
             swiftSettings: swiftSettings),
         .executableTarget(
-            name: "demo", dependencies: ["Obsession", "ObsessionRedis", "FastCGI"], path: "Examples/demo",
+            name: "demo", dependencies: ["Obsession", "ObsessionRedis", "ObsessionPHP", "FastCGI"], path: "Examples/demo",
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "backend-loop", dependencies: ["Obsession", "FastCGI"], path: "Benchmarks/backend-loop",

@@ -4,10 +4,14 @@
 //          [--locking merge|exclusive] [--idle-timeout SECONDS] [--absolute-timeout SECONDS]
 //          [--fan-out 0|1|2] [--durability page-cache|fsync]
 //          [--redis URL] [--redis-sentinel HOST:PORT[,HOST:PORT…] --redis-master NAME] [--redis-replicas N]
+//          [--php-sessions SAVE_PATH] [--php-serialize-handler php|php_serialize]
+//          [--php-sid-length N] [--php-sid-bits 4|5|6]
 //
 // Sessions are files (in --sessions, default under TMPDIR), or with --redis or --redis-sentinel
 // on Redis: --redis names the server (redis://user:password@host:port/db, unix:///path?db=N),
-// or with sentinels only the login and database.
+// or with sentinels only the login and database; with --php-sessions, PHP's own session files
+// (session.save_path, with PHP's serialize handler and id settings: keep them as php.ini says, and
+// --cookie-name PHPSESSID), shared with the PHP pages of a site moving to Swift.
 //
 //     GET  /              visit counter, the logged-in user, a login form, a logout button, the flash
 //     POST /login         form fields user and csrf: new session id, user stored, flash, 303 to /
@@ -15,6 +19,7 @@
 //     GET  /session.json  the session's data as JSON (creates no session)
 //     POST /incr?key=K    adds 1 to the integer session[K] and answers the new value
 import Obsession
+import ObsessionPHP
 import ObsessionRedis
 
 /// An answer with a status and no more to say.
@@ -92,6 +97,16 @@ func route(_ request: Request, _ response: Response) throws {
 func store(_ options: ServerOptions, idleTimeout: Int?, absoluteTimeout: Int?) throws -> any SessionBackend {
     let locking: SessionLocking = try options.choice("--locking", of: ["merge", "exclusive"]) == "merge"
         ? .merge : .exclusive(timeout: 10)
+    if let savePath = options.value(of: "--php-sessions") {
+        let handler = try options.choice("--php-serialize-handler", of: ["php", "php_serialize"])
+        let idFormat = SessionIDFormat.php(length: try options.number("--php-sid-length", in: 22...256) ?? 32,
+                                           bitsPerCharacter: try options.number("--php-sid-bits", in: 4...6) ?? 4)
+        do {
+            return try PHPFileBackend(savePath: savePath, format: PHPSessionFormat(rawValue: handler)!, idFormat: idFormat)
+        } catch {
+            throw ServerError(.invalidArgument, error.description)
+        }
+    }
     let sentinels = options.value(of: "--redis-sentinel")
     guard options.value(of: "--redis") != nil || sentinels != nil else {
         let durability: FileBackend.Durability = try options.choice("--durability", of: ["page-cache", "fsync"]) == "fsync"
@@ -114,7 +129,8 @@ func store(_ options: ServerOptions, idleTimeout: Int?, absoluteTimeout: Int?) t
 
 FastCGIServer.main(programFlags: ["--sessions", "--cookie-name", "--cookie-secure", "--locking", "--idle-timeout",
                                   "--absolute-timeout", "--fan-out", "--durability", "--redis", "--redis-sentinel",
-                                  "--redis-master", "--redis-replicas"]) { options in
+                                  "--redis-master", "--redis-replicas", "--php-sessions", "--php-serialize-handler",
+                                  "--php-sid-length", "--php-sid-bits"]) { options in
     let secure = try options.choice("--cookie-secure", of: ["on", "off"]) == "on"
     let cookie = CookieIdPersistence(cookieName: options.value(of: "--cookie-name") ?? "_obs", secure: secure)
     let lifetime = 1...(10 * 365 * 86400)

@@ -1,6 +1,7 @@
 import FastCGI
 import Foundation
 @testable import Obsession
+import ObsessionPHP
 import ObsessionRedis
 import TestSupport
 import Testing
@@ -27,6 +28,11 @@ struct BackendFixture: Sendable, CustomTestStringConvertible {
     /// (memory).
     let failing: (@Sendable (_ directory: TemporaryDirectory, _ clock: TestClock) throws
         -> (backend: any SessionBackend, fail: () throws -> Void, restore: () throws -> Void, keep: AnyObject))?
+    /// Whether it holds every request's session to its end (PHP's lock discipline), so that no
+    /// request of a session runs while another has it: nothing happens "meanwhile".
+    var serializesRequests = false
+    /// Whether it keeps a session's creation time (PHP's files do not: it is their modification time).
+    var keepsCreationTime = true
     /// Whether it refuses a session beyond ``StoredSession/maxDataSize`` (memory holds what it is given).
     var limitsSize = true
     /// The status and the log line's start a failing store gives.
@@ -81,8 +87,38 @@ struct BackendFixture: Sendable, CustomTestStringConvertible {
             failure: (503, "session store unavailable"))
     }
 
+    /// PHP's own session files, in each of PHP's two formats; `levels` of subdirectories.
+    static func php(_ format: PHPSessionFormat, levels: Int) -> BackendFixture {
+        /// A save path in `directory`, its level directories made as PHP's own script makes them.
+        @Sendable func savePath(in directory: String) throws -> String {
+            var paths = [directory]
+            for _ in 0..<levels {
+                paths = paths.flatMap { path in SessionIDFormat.php().alphabet.map { path + "/" + String(UnicodeScalar($0)) } }
+            }
+            for path in paths { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+            return levels == 0 ? directory : "\(levels);\(directory)"
+        }
+        return BackendFixture(
+            name: "PHP files, \(format.rawValue)\(levels == 0 ? "" : ", \(levels) levels")",
+            make: { directory, clock, _ in
+                (try PHPFileBackend(savePath: try savePath(in: directory.file("php")), format: format, lockTimeout: 5, clock: clock), nil)
+            },
+            holds: true,
+            collects: false,
+            corrupt: { directory, _, id in
+                let backend = try PHPFileBackend(savePath: try savePath(in: directory.file("php")), format: format)
+                try Data("user|s:99:\"cut".utf8).write(to: URL(fileURLWithPath: backend.path(of: id)))
+            },
+            failing: { _, clock in
+                let filesystem = try ScratchFilesystem(kilobytes: 256)
+                let backend = try PHPFileBackend(savePath: try savePath(in: filesystem.path + "/php"), format: format, clock: clock)
+                return (backend, { try filesystem.makeReadOnly() }, {}, filesystem)
+            },
+            serializesRequests: true, keepsCreationTime: false, limitsSize: false)
+    }
+
     static let all: [BackendFixture] = [.memory, .file(fanOut: 0), .file(fanOut: 2), .redis(unixSocket: false),
-                                        .redis(unixSocket: true)]
+                                        .redis(unixSocket: true), .php(.php, levels: 0), .php(.phpSerialize, levels: 1)]
 }
 
 /// The behaviour every store owes the session: one suite, run against each store in
@@ -117,22 +153,22 @@ struct BackendFixture: Sendable, CustomTestStringConvertible {
     @Test(arguments: BackendFixture.all)
     func storedSessionReadsBackWithItsValuesAndTimes(_ fixture: BackendFixture) throws {
         let backend = try make(fixture)
-        let id = SessionID.random()
+        let id = backend.idFormat.random()
         let begun = clock.now
         guard case .applied = try create(["user": "ann", "cart": [1, 2]], as: id, in: backend) else { Issue.record("not stored"); return }
         clock.advance(30)
         guard case .applied = try update(id, in: backend, set: ["cart": [1, 2, 3]]) else { Issue.record("not updated"); return }
         let stored = try #require(try backend.load(id))
         #expect(stored.values == ["user": "ann", "cart": [1, 2, 3]])
-        #expect(stored.createdAt == begun)
+        if fixture.keepsCreationTime { #expect(stored.createdAt == begun) }
         #expect(stored.modifiedAt == clock.now)
-        #expect(try backend.load(SessionID.random()) == nil)
+        #expect(try backend.load(backend.idFormat.random()) == nil)
     }
 
     @Test(arguments: BackendFixture.all)
     func newSessionIsStoredOnlyWhereNothingIs(_ fixture: BackendFixture) throws {
         let backend = try make(fixture)
-        let id = SessionID.random()
+        let id = backend.idFormat.random()
         guard case .applied = try create(["a": 1], as: id, in: backend) else { Issue.record("not stored"); return }
         #expect(try create(["b": 2], as: id, in: backend) == .exists)
         #expect(try backend.load(id)?.values == ["a": 1])
@@ -141,7 +177,7 @@ struct BackendFixture: Sendable, CustomTestStringConvertible {
     @Test(arguments: BackendFixture.all)
     func changeOfADeletedSessionIsGoneAndBringsNothingBack(_ fixture: BackendFixture) throws {
         let backend = try make(fixture)
-        let id = SessionID.random()
+        let id = backend.idFormat.random()
         _ = try create(["user": "ann"], as: id, in: backend)
         try backend.delete(id)
         #expect(try update(id, in: backend, set: ["late": true]) == .gone)
@@ -149,10 +185,10 @@ struct BackendFixture: Sendable, CustomTestStringConvertible {
         try backend.delete(id)
     }
 
-    @Test(arguments: BackendFixture.all)
+    @Test(arguments: BackendFixture.all.filter { !$0.serializesRequests })
     func cycleWhileASlowerRequestSavesLeavesTheOldIdGone(_ fixture: BackendFixture) throws {
         let backend = try make(fixture)
-        let id = SessionID.random()
+        let id = backend.idFormat.random()
         _ = try create(["user": "ann"], as: id, in: backend)
         let clock = clock
         nonisolated(unsafe) var cycled: String?
@@ -164,14 +200,14 @@ struct BackendFixture: Sendable, CustomTestStringConvertible {
             session["late"] = true
         }, cookie: "_obs=\(id.text)")
         #expect(try backend.load(id) == nil)
-        let new = try #require(cycled.flatMap(SessionID.init(validating:)))
+        let new = try #require(cycled.flatMap { SessionID(validating: $0, format: backend.idFormat) })
         #expect(try backend.load(new)?.values == ["user": "ann"])
     }
 
     @Test(arguments: BackendFixture.all)
     func changesToDifferentKeysAtOnceAllSurvive(_ fixture: BackendFixture) throws {
         let backend = try make(fixture)
-        let id = SessionID.random()
+        let id = backend.idFormat.random()
         _ = try create(["start": 0], as: id, in: backend)
         let failures = Results()
         DispatchQueue.concurrentPerform(iterations: 8) { thread in
@@ -191,7 +227,7 @@ struct BackendFixture: Sendable, CustomTestStringConvertible {
     @Test(arguments: BackendFixture.all)
     func removedKeysGoAndOtherRequestsKeysStay(_ fixture: BackendFixture) throws {
         let backend = try make(fixture)
-        let id = SessionID.random()
+        let id = backend.idFormat.random()
         _ = try create(["cart": [1], "flash": "hi", "n": 0], as: id, in: backend)
         _ = try update(id, in: backend, set: ["n": 5])
         _ = try update(id, in: backend, set: ["user": "ann"], removed: ["cart"])
@@ -202,7 +238,7 @@ struct BackendFixture: Sendable, CustomTestStringConvertible {
     @Test(arguments: BackendFixture.all)
     func aValueSetReplacesTheStoredOneWhole(_ fixture: BackendFixture) throws {
         let backend = try make(fixture)
-        let id = SessionID.random()
+        let id = backend.idFormat.random()
         _ = try create(["prefs": ["theme": "dark", "size": 12]], as: id, in: backend)
         _ = try update(id, in: backend, set: ["prefs": ["theme": "light"]])
         #expect(try backend.load(id)?.values == ["prefs": ["theme": "light"]])
@@ -213,7 +249,7 @@ struct BackendFixture: Sendable, CustomTestStringConvertible {
     @Test(arguments: BackendFixture.all)
     func aStaleWholeViewIsMergedNotWritten(_ fixture: BackendFixture) throws {
         let backend = try make(fixture)
-        let id = SessionID.random()
+        let id = backend.idFormat.random()
         _ = try create(["a": 1], as: id, in: backend)
         let read = try #require(try backend.load(id))
         _ = try update(id, in: backend, set: ["b": 2])
@@ -224,20 +260,20 @@ struct BackendFixture: Sendable, CustomTestStringConvertible {
     @Test(arguments: BackendFixture.all)
     func touchMarksTheSessionUsedWithoutChangingIt(_ fixture: BackendFixture) throws {
         let backend = try make(fixture)
-        let id = SessionID.random()
+        let id = backend.idFormat.random()
         _ = try create(["n": 1], as: id, in: backend)
         clock.advance(100)
         try backend.touch(id, at: clock.now)
         let stored = try #require(try backend.load(id))
         #expect(stored.modifiedAt == clock.now)
         #expect(stored.values == ["n": 1])
-        try backend.touch(SessionID.random(), at: clock.now)
+        try backend.touch(backend.idFormat.random(), at: clock.now)
     }
 
     @Test(arguments: BackendFixture.all)
     func expiredSessionIsNotHandedOverAndIsRemoved(_ fixture: BackendFixture) throws {
         let backend = try make(fixture)
-        let id = SessionID.random()
+        let id = backend.idFormat.random()
         _ = try create(["user": "ann"], as: id, in: backend)
         clock.advance(601)
         let response = exchange(SessionMiddleware(backend: backend, idleTimeout: 600, clock: clock) { request, response in
@@ -250,10 +286,10 @@ struct BackendFixture: Sendable, CustomTestStringConvertible {
     @Test(arguments: BackendFixture.all.filter(\.collects))
     func collectionRemovesOnlyTheExpired(_ fixture: BackendFixture) throws {
         let backend = try make(fixture)
-        let old = SessionID.random()
+        let old = backend.idFormat.random()
         _ = try create(["n": 1], as: old, in: backend)
         clock.advance(2000)
-        let young = SessionID.random()
+        let young = backend.idFormat.random()
         _ = try create(["n": 1], as: young, in: backend)
         let collector = try #require(backend.garbageCollection, "memory and files need collecting")
         #expect(try collector.collectGarbage(olderThan: clock.now - 1440, limit: 100) == 1)
@@ -265,7 +301,7 @@ struct BackendFixture: Sendable, CustomTestStringConvertible {
     @Test(arguments: BackendFixture.all.filter(\.holds))
     func exclusiveHoldMakesReadModifyWriteExact(_ fixture: BackendFixture) throws {
         let backend = try make(fixture, exclusive: true)
-        let id = SessionID.random()
+        let id = backend.idFormat.random()
         _ = try create(["n": 0], as: id, in: backend)
         let middleware = SessionMiddleware(backend: backend, clock: clock) { request, _ in
             let session = try request.session()
@@ -277,13 +313,13 @@ struct BackendFixture: Sendable, CustomTestStringConvertible {
         #expect(try backend.load(id)?.values["n"] == 100)
         let hold = try #require(try backend.holding?.hold(id))
         hold.release()
-        #expect(try backend.holding?.hold(SessionID.random()) == nil, "nothing is held for an id nobody issued")
+        #expect(try backend.holding?.hold(backend.idFormat.random()) == nil, "nothing is held for an id nobody issued")
     }
 
     @Test(arguments: BackendFixture.all.filter(\.limitsSize))
     func saveBeyondTheSizeLimitFailsAndLeavesTheStoredSession(_ fixture: BackendFixture) throws {
         let backend = try make(fixture)
-        let id = SessionID.random()
+        let id = backend.idFormat.random()
         let large = SessionValue.string(String(repeating: "x", count: StoredSession.maxDataSize / 2 + 1000))
         guard case .applied = try create(["a": large], as: id, in: backend) else { Issue.record("not stored"); return }
         #expect(throws: SessionError.self) { try update(id, in: backend, set: ["b": large]) }
@@ -296,7 +332,7 @@ struct BackendFixture: Sendable, CustomTestStringConvertible {
     @Test(arguments: BackendFixture.all.filter { $0.corrupt != nil })
     func corruptSessionIsUnreadableAndBecomesAFreshOne(_ fixture: BackendFixture) throws {
         let backend = try make(fixture)
-        let id = SessionID.random()
+        let id = backend.idFormat.random()
         _ = try create(["user": "ann"], as: id, in: backend)
         let corrupt = try #require(fixture.corrupt)
         try corrupt(directory, server, id)
@@ -316,7 +352,7 @@ struct BackendFixture: Sendable, CustomTestStringConvertible {
         let makeFailing = try #require(fixture.failing)
         let (backend, fail, restore, kept) = try makeFailing(directory, clock)
         defer { withExtendedLifetime(kept) {} }
-        let id = SessionID.random()
+        let id = backend.idFormat.random()
         _ = try create(["n": 1], as: id, in: backend)
         try fail()
         let response = exchange(SessionMiddleware(backend: backend, clock: clock) { request, _ in

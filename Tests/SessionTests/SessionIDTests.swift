@@ -11,7 +11,7 @@ import Testing
             #expect(SessionID(validating: id.text) == id)
         }
         let used = Set(ids.flatMap { Array($0.text.utf8) })
-        #expect(used == Set(SessionID.alphabet), "all 64 symbols appear: 6 bits per character")
+        #expect(used == Set(SessionIDFormat.obsession.alphabet), "all 64 symbols appear: 6 bits per character")
     }
 
     @Test(arguments: ["", "short", String(repeating: "a", count: 39), String(repeating: "a", count: 41),

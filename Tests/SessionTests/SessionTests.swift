@@ -147,7 +147,7 @@ import Testing
         #expect(response.status == 500)
         #expect(response.errorLog.first?.contains("the value under \"deep\" nests deeper than \(JSON.maxDepth) levels") == true)
         #expect(try #require(try backend.inner.load(id)).values == ["user": "ann"])
-        let session = Session(backend: backend, settings: .init(cookie: .init(), idleTimeout: 60, absoluteTimeout: nil, clock: clock))
+        let session = Session(backend: backend, settings: .init(cookie: .init(), idFormat: .obsession, idleTimeout: 60, absoluteTimeout: nil, clock: clock))
         #expect(throws: SessionError.self) { try session.set(deep, forKey: "deep") }
         session["shallow"] = [[1]]
         #expect(session["deep"] == nil)

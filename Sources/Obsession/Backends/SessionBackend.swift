@@ -48,6 +48,9 @@ public protocol SessionBackend: Sendable {
     /// nothing when none is stored.
     func touch(_ id: SessionID, at time: Int) throws
 
+    /// What this store's ids look like: ``SessionIDFormat/obsession`` unless it shares its
+    /// sessions with another language, whose format it then names.
+    var idFormat: SessionIDFormat { get }
     /// This store's exclusive holds, if it has them: nil, unless it conforms to ``SessionHolding``.
     var holding: (any SessionHolding)? { get }
     /// This store's garbage collection, if it needs one: nil, unless it conforms to
@@ -58,6 +61,8 @@ public protocol SessionBackend: Sendable {
 }
 
 extension SessionBackend {
+    /// Ours: 40 characters of `A-Za-z0-9.-`.
+    public var idFormat: SessionIDFormat { .obsession }
     /// None: the store conforms to no ``SessionHolding``.
     public var holding: (any SessionHolding)? { nil }
     /// None: the store conforms to no ``SessionGarbageCollecting``.

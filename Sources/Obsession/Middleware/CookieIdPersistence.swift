@@ -40,19 +40,19 @@ public struct CookieIdPersistence: Sendable {
         self.sameSite = sameSite
     }
 
-    /// The well-formed session ids among the request's cookies of this name, in order, at most
-    /// ``maxCandidates`` of them: the session is the first that names a stored one.
+    /// The well-formed session ids (of `format`) among the request's cookies of this name, in
+    /// order, at most ``maxCandidates`` of them: the session is the first that names a stored one.
     ///
     /// ```swift
     /// let ids = persister.ids(in: request)
     /// ```
-    public func ids(in request: Request) -> [SessionID] {
+    public func ids(in request: Request, format: SessionIDFormat = .obsession) -> [SessionID] {
         // Read from the header's bytes: a string is made for each id alone, not for every cookie.
         cookieName.withUTF8Bytes { wanted in
             request.parameters.withValueBytes(of: "HTTP_COOKIE") { header in
                 var found: [SessionID] = []
                 CookieHeader.forEach(in: header ?? UnsafeBufferPointer(start: nil, count: 0)) { name, value in
-                    if name.elementsEqual(wanted), let id = SessionID(validating: value) { found.append(id) }
+                    if name.elementsEqual(wanted), let id = SessionID(validating: value, format: format) { found.append(id) }
                     return found.count < Self.maxCandidates
                 }
                 return found

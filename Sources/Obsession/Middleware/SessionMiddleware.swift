@@ -40,7 +40,8 @@ public struct SessionMiddleware<Application: Responder>: Responder {
                 clock: any SessionClock = SystemClock()) {
         self.application = application
         self.backend = backend
-        self.settings = SessionMiddlewareSettings(cookie: idPersister, idleTimeout: idleTimeout ?? idPersister.maxAge ?? 1440,
+        self.settings = SessionMiddlewareSettings(cookie: idPersister, idFormat: backend.idFormat,
+                                                  idleTimeout: idleTimeout ?? idPersister.maxAge ?? 1440,
                                                   absoluteTimeout: absoluteTimeout, clock: clock)
     }
 
@@ -48,7 +49,7 @@ public struct SessionMiddleware<Application: Responder>: Responder {
     /// (``Session`` does it, in one place): before the headers leave, and once more when the
     /// application returns, for what it changed after they left. A hold on the session ends last.
     public func respond(to request: Request, with response: Response) throws {
-        let slot = SessionSlot(backend: backend, settings: settings, clientIDs: settings.cookie.ids(in: request),
+        let slot = SessionSlot(backend: backend, settings: settings, clientIDs: settings.cookie.ids(in: request, format: settings.idFormat),
                                request: request, response: response)
         request[SessionSlot.self] = slot
         defer { slot.current?.end() }

@@ -3,6 +3,8 @@ import Synchronization
 /// What every session of one middleware shares.
 final class SessionMiddlewareSettings: Sendable {
     let cookie: CookieIdPersistence
+    /// What the store's ids look like: the cookie's ids are checked against it, new ones made in it.
+    let idFormat: SessionIDFormat
     /// Seconds of idleness after which a session expires: given, else the cookie's maxAge, else 1440.
     let idleTimeout: Int
     let absoluteTimeout: Int?
@@ -14,8 +16,9 @@ final class SessionMiddlewareSettings: Sendable {
     /// Whether the last collection stopped at its limit, with expired sessions left.
     let collectionBehind = Atomic<Bool>(false)
 
-    init(cookie: CookieIdPersistence, idleTimeout: Int, absoluteTimeout: Int?, clock: any SessionClock) {
+    init(cookie: CookieIdPersistence, idFormat: SessionIDFormat, idleTimeout: Int, absoluteTimeout: Int?, clock: any SessionClock) {
         self.cookie = cookie
+        self.idFormat = idFormat
         self.idleTimeout = idleTimeout
         self.absoluteTimeout = absoluteTimeout
         self.clock = clock

@@ -129,7 +129,7 @@ public final class Session: Sequence {
         switch state {
         case .stored(let id, _), .fresh(let id?): return id
         case .fresh(nil):
-            let fresh = SessionID.random()
+            let fresh = settings.idFormat.random()
             state = .fresh(id: fresh)
             return fresh
         }
@@ -195,7 +195,7 @@ public final class Session: Sequence {
         switch state {
         case .fresh(let id):
             guard !values.isEmpty else { break }
-            state = .stored(id: try create(under: id ?? SessionID.random(), at: now), revision: nil)
+            state = .stored(id: try create(under: id ?? settings.idFormat.random(), at: now), revision: nil)
         case .stored(let id, let revision):
             var assigned: [String: SessionValue] = [:]
             for key in changes.assigned { assigned[key] = values[key] }
@@ -224,7 +224,7 @@ public final class Session: Sequence {
                 settings.sessionsCreated.add(1, ordering: .relaxed)
                 return id
             }
-            id = SessionID.random()
+            id = settings.idFormat.random()
         }
     }
 
@@ -244,7 +244,7 @@ public final class Session: Sequence {
         if values.isEmpty {
             state = .fresh(id: nil)
         } else {
-            state = .stored(id: try create(under: SessionID.random(), at: settings.clock.now), revision: nil)
+            state = .stored(id: try create(under: settings.idFormat.random(), at: settings.clock.now), revision: nil)
         }
         changes = Changes()
         refreshDue = false

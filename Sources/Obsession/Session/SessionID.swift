@@ -1,6 +1,8 @@
 import Glibc
 
-/// A session id: 40 characters of `A-Za-z0-9.-`, 240 bits from the kernel's random source. Anything else a client sends is not an id, and never reaches a backend.
+/// A session id: by default (``SessionIDFormat/obsession``) 40 characters of `A-Za-z0-9.-`,
+/// 240 bits from the kernel's random source; a store shared with another language may use that
+/// language's format. Anything else a client sends is not an id, and never reaches a backend.
 ///
 /// ```swift
 /// let fresh = SessionID.random()
@@ -10,55 +12,47 @@ public struct SessionID: Sendable, Hashable, CustomStringConvertible {
     /// The id's characters.
     public let text: String
 
-    /// The alphabet: 64 symbols, 6 bits each.
-    static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-".utf8)
-    /// The length of every id.
-    public static let length = 40
+    /// The length of every id of the default format.
+    public static let length = SessionIDFormat.obsession.length
 
-    /// Accepts `text` only if it is exactly 40 characters of the alphabet.
+    /// Accepts `text` only if it is an id of the default format: 40 characters of `A-Za-z0-9.-`.
     ///
     /// ```swift
     /// SessionID(validating: "../../etc/passwd")  // nil
     /// ```
     public init?(validating text: String) {
-        guard text.withUTF8Bytes(Self.isValid) else { return nil }
+        self.init(validating: text, format: .obsession)
+    }
+
+    /// Accepts `text` only if it is an id of `format`: exactly its length, of its alphabet.
+    ///
+    /// ```swift
+    /// SessionID(validating: "0123456789abcdef0123456789abcdef", format: .php())  // a PHP id
+    /// ```
+    public init?(validating text: String, format: SessionIDFormat) {
+        guard text.withUTF8Bytes(format.isValid) else { return nil }
         self.text = text
     }
 
-    /// Checks `bytes` as ``init(validating:)`` checks a string, and makes a string only of a
-    /// valid id: what the cookie reader hands over.
-    init?(validating bytes: UnsafeBufferPointer<UInt8>) {
-        guard Self.isValid(bytes) else { return nil }
+    /// Checks `bytes` as ``init(validating:format:)`` checks a string, and makes a string only
+    /// of a valid id: what the cookie reader hands over.
+    init?(validating bytes: UnsafeBufferPointer<UInt8>, format: SessionIDFormat) {
+        guard format.isValid(bytes) else { return nil }
         self.text = String(decoding: bytes, as: UTF8.self)
     }
 
-    private static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        bytes.count == length && bytes.allSatisfy(isIdByte)
-    }
-
-    private init(trusted text: String) {
+    /// An id made here, from the random source.
+    init(trusted text: String) {
         self.text = text
     }
 
-    /// A new id from the kernel's random source.
+    /// A new id of the default format from the kernel's random source.
     ///
     /// ```swift
     /// let id = SessionID.random()
     /// ```
     public static func random() -> SessionID {
-        let bytes = randomBytes(30)
-        // 30 bytes = 240 bits = 40 symbols of 6 bits, written straight into the string.
-        let text = String(unsafeUninitializedCapacity: length) { symbols in
-            for group in 0..<10 {
-                let bits = UInt32(bytes[3 * group]) << 16 | UInt32(bytes[3 * group + 1]) << 8 | UInt32(bytes[3 * group + 2])
-                symbols[4 * group] = alphabet[Int(bits >> 18 & 63)]
-                symbols[4 * group + 1] = alphabet[Int(bits >> 12 & 63)]
-                symbols[4 * group + 2] = alphabet[Int(bits >> 6 & 63)]
-                symbols[4 * group + 3] = alphabet[Int(bits & 63)]
-            }
-            return length
-        }
-        return SessionID(trusted: text)
+        SessionIDFormat.obsession.random()
     }
 
     public var description: String { text }
@@ -77,12 +71,9 @@ public struct SessionID: Sendable, Hashable, CustomStringConvertible {
         return String(repeating: "0", count: 8 - digits.count) + digits
     }
 
+    /// Whether `byte` can be in an id of the default format.
     static func isIdByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "-"): true
-        default: false
-        }
+        SessionIDFormat.obsession.isSymbol(byte)
     }
 }
 

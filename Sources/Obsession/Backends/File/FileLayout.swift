@@ -58,15 +58,15 @@ struct FileLayout: Sendable {
     }
 
     /// How many leaf directories the fan-out makes: 1, 64 or 4,096.
-    var leafCount: Int { (0..<fanOut).reduce(1) { count, _ in count * SessionID.alphabet.count } }
+    var leafCount: Int { (0..<fanOut).reduce(1) { count, _ in count * SessionIDFormat.obsession.alphabet.count } }
 
     /// Leaf `index`'s path, the leaves in the alphabet's order.
     func leafPath(_ index: Int) -> String {
         var path = directory
         var divisor = leafCount
         for _ in 0..<fanOut {
-            divisor /= SessionID.alphabet.count
-            path += "/" + Self.levelName(SessionID.alphabet[index / divisor % SessionID.alphabet.count])
+            divisor /= SessionIDFormat.obsession.alphabet.count
+            path += "/" + Self.levelName(SessionIDFormat.obsession.alphabet[index / divisor % SessionIDFormat.obsession.alphabet.count])
         }
         return path
     }
