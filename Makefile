@@ -8,10 +8,10 @@ SHELL := /bin/bash
 SWIFT_TMPDIR := $(CURDIR)/.build/tmp
 SWIFT ?= TMPDIR=$(SWIFT_TMPDIR) swift
 $(shell mkdir -p $(SWIFT_TMPDIR))
-# Debian packages the tests start for real; bench adds wrk and the peers' own.
+# Debian packages the tests start for real (PHP and Redis among them); bench adds a C compiler and valgrind.
 TEST_PACKAGES := libfcgi-dev libfcgi-bin nginx-light curl systemd spawn-fcgi lighttpd apache2 libapache2-mod-fcgid fcgiwrap wrk strace \
-	libhiredis-dev redis-server redis-sentinel redis-tools php8.2-cli
-BENCH_PACKAGES := $(TEST_PACKAGES) wrk gcc php8.2-fpm php8.2-redis python3 valgrind
+	libhiredis-dev redis-server redis-sentinel redis-tools php8.2-cli php8.2-fpm php8.2-redis
+BENCH_PACKAGES := $(TEST_PACKAGES) gcc python3 valgrind
 DEMO_PORT ?= 8080
 # What to deploy: the Swift runtime, and the C++ library and libgcc it needs, linked in. The
 # server then needs no Swift toolchain, and a classic CGI process no longer spends most of its

@@ -42,7 +42,7 @@ let package = Package(
             name: "CHiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
-        .target(name: "ObsessionRedis", dependencies: ["Obsession", "FastCGI", "CHiredis"], swiftSettings: swiftSettings),
+        .target(name: "ObsessionRedis", dependencies: ["Obsession", "ObsessionPHP", "FastCGI", "CHiredis"], swiftSettings: swiftSettings),
         .target(name: "ObsessionPHP", dependencies: ["Obsession", "FastCGI"], swiftSettings: swiftSettings),
         .executableTarget(name: "ObsessionLauncher"),
         .executableTarget(name: "ObsessionTool", dependencies: [

@@ -4,14 +4,15 @@
 //          [--locking merge|exclusive] [--idle-timeout SECONDS] [--absolute-timeout SECONDS]
 //          [--fan-out 0|1|2] [--durability page-cache|fsync]
 //          [--redis URL] [--redis-sentinel HOST:PORT[,HOST:PORT…] --redis-master NAME] [--redis-replicas N]
-//          [--php-sessions SAVE_PATH] [--php-serialize-handler php|php_serialize]
+//          [--php-sessions SAVE_PATH | --php-redis URL] [--php-serialize-handler php|php_serialize]
 //          [--php-sid-length N] [--php-sid-bits 4|5|6]
 //
 // Sessions are files (in --sessions, default under TMPDIR), or with --redis or --redis-sentinel
 // on Redis: --redis names the server (redis://user:password@host:port/db, unix:///path?db=N),
 // or with sentinels only the login and database; with --php-sessions, PHP's own session files
 // (session.save_path, with PHP's serialize handler and id settings: keep them as php.ini says, and
-// --cookie-name PHPSESSID), shared with the PHP pages of a site moving to Swift.
+// --cookie-name PHPSESSID), or with --php-redis phpredis's sessions on that Redis (its lifetime
+// the idle timeout, as session.gc_maxlifetime), shared with the PHP pages of a site moving to Swift.
 //
 //     GET  /              visit counter, the logged-in user, a login form, a logout button, the flash
 //     POST /login         form fields user and csrf: new session id, user stored, flash, 303 to /
@@ -97,13 +98,19 @@ func route(_ request: Request, _ response: Response) throws {
 func store(_ options: ServerOptions, idleTimeout: Int?, absoluteTimeout: Int?) throws -> any SessionBackend {
     let locking: SessionLocking = try options.choice("--locking", of: ["merge", "exclusive"]) == "merge"
         ? .merge : .exclusive(timeout: 10)
-    if let savePath = options.value(of: "--php-sessions") {
-        let handler = try options.choice("--php-serialize-handler", of: ["php", "php_serialize"])
+    let phpFiles = options.value(of: "--php-sessions"), phpRedis = options.value(of: "--php-redis")
+    if phpFiles != nil || phpRedis != nil {
+        let format = PHPSessionFormat(rawValue: try options.choice("--php-serialize-handler", of: ["php", "php_serialize"]))!
         let idFormat = SessionIDFormat.php(length: try options.number("--php-sid-length", in: 22...256) ?? 32,
                                            bitsPerCharacter: try options.number("--php-sid-bits", in: 4...6) ?? 4)
         do {
-            return try PHPFileBackend(savePath: savePath, format: PHPSessionFormat(rawValue: handler)!, idFormat: idFormat)
-        } catch {
+            if let phpRedis {
+                return PHPRedisBackend(try RedisServer(url: phpRedis), format: format, idFormat: idFormat, lifetime: idleTimeout ?? 1440)
+            }
+            return try PHPFileBackend(savePath: phpFiles!, format: format, idFormat: idFormat)
+        } catch let error as RedisURLError {
+            throw ServerError(.invalidArgument, error.description)
+        } catch let error as PHPFormatError {
             throw ServerError(.invalidArgument, error.description)
         }
     }
@@ -130,7 +137,7 @@ func store(_ options: ServerOptions, idleTimeout: Int?, absoluteTimeout: Int?) t
 FastCGIServer.main(programFlags: ["--sessions", "--cookie-name", "--cookie-secure", "--locking", "--idle-timeout",
                                   "--absolute-timeout", "--fan-out", "--durability", "--redis", "--redis-sentinel",
                                   "--redis-master", "--redis-replicas", "--php-sessions", "--php-serialize-handler",
-                                  "--php-sid-length", "--php-sid-bits"]) { options in
+                                  "--php-sid-length", "--php-sid-bits", "--php-redis"]) { options in
     let secure = try options.choice("--cookie-secure", of: ["on", "off"]) == "on"
     let cookie = CookieIdPersistence(cookieName: options.value(of: "--cookie-name") ?? "_obs", secure: secure)
     let lifetime = 1...(10 * 365 * 86400)

@@ -33,24 +33,11 @@ public final class PHPFileHold: SessionHold {
         self.readOnly = readOnly
     }
 
-    /// The values a Swift page can hold faithfully: string keys that are UTF-8 (and, with
-    /// `php_serialize`, int keys in decimal), values PHP's arrays and scalars make. The rest
-    /// stays in the file untouched.
+    /// The values a Swift page can hold faithfully (``PHPSessionFormat/sessionValues(of:)``);
+    /// the rest stays in the file untouched.
     public func load() throws -> StoredSession? {
         guard file != nil else { return try backend.load(id) }
-        var values: [String: SessionValue] = [:]
-        for entry in entries {
-            let key: String
-            switch entry.key {
-            case .int(let number): key = String(number)
-            case .string(let bytes):
-                guard let text = String(validating: bytes, as: UTF8.self) else { continue }
-                key = text
-            }
-            guard let value = try? PHPValue(serialized: entry.serialized).sessionValue else { continue }
-            values[key] = value
-        }
-        return StoredSession(values: values, createdAt: modified, modifiedAt: modified)
+        return StoredSession(values: PHPSessionFormat.sessionValues(of: entries), createdAt: modified, modifiedAt: modified)
     }
 
     /// Serializes the keys the request set, drops those it removed, keeps every other entry as
@@ -60,13 +47,7 @@ public final class PHPFileHold: SessionHold {
         guard let descriptor = file?.rawValue else { return try backend.apply(changes, to: id) }
         let path = backend.path(of: id)
         if let readOnly { throw SessionError.backendFailed("cannot write \(path): \(readOnly)", errno: readOnly.rawValue) }
-        var updated = entries
-        let removed = Set(changes.removed.map(key))
-        updated.removeAll { removed.contains($0.key) }
-        for (name, value) in changes.set.sorted(by: { $0.key < $1.key }) {
-            let entry = PHPSessionFormat.Entry(key: key(name), serialized: PHPValue(value).serialized)
-            if let index = updated.firstIndex(where: { $0.key == entry.key }) { updated[index] = entry } else { updated.append(entry) }
-        }
+        let updated = backend.format.applying(changes, to: entries)
         let bytes: [UInt8]
         do {
             bytes = try backend.format.encode(updated)
@@ -97,12 +78,6 @@ public final class PHPFileHold: SessionHold {
         entries = updated
         wrote = true
         return .applied(revision: nil)
-    }
-
-    /// The top-level key a Swift name is: with `php_serialize`, a decimal integer is an int key,
-    /// as PHP makes it; with `php`, every key is a string.
-    private func key(_ name: String) -> PHPValue.Key {
-        backend.format == .phpSerialize ? PHPValue.Key(name) : .string(Array(name.utf8))
     }
 
     /// Touches the file if the request did not write it, then closes it, which ends the lock.

@@ -96,3 +96,31 @@ struct RedisScript: Sendable {
         return 0
         """)
 }
+
+extension RedisScript {
+    /// phpredis's session: takes its lock (`<key>_LOCK`, as phpredis names it) and reads it, if
+    /// it is stored. KEYS: the session, its lock. ARGV: the token, the lock's expiry in
+    /// milliseconds. Returns nil when no session is stored, 0 when the lock is held, else the
+    /// session's data and its PTTL.
+    static let phpHold = RedisScript(name: "php-hold", source: """
+        if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+        if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
+        return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}
+        """)
+
+    /// phpredis's session: writes its data whole, with PHP's lifetime as its TTL, only where
+    /// nothing is (create) or while it is stored (update), and only while the lock `token`
+    /// names is held (empty: no lock). KEYS: the session, its lock. ARGV: `create` or
+    /// `update`, the data, the TTL in seconds, the token. Returns `applied`, `exists`, `gone`
+    /// or `lost`.
+    static let phpSave = RedisScript(name: "php-save", source: """
+        if ARGV[4] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[4] then return 'lost' end
+        local condition = 'XX'
+        if ARGV[1] == 'create' then condition = 'NX' end
+        if not redis.call('SET', KEYS[1], ARGV[2], condition, 'EX', ARGV[3]) then
+          if ARGV[1] == 'create' then return 'exists' end
+          return 'gone'
+        end
+        return 'applied'
+        """)
+}

@@ -3,13 +3,16 @@ import Foundation
 import TestSupport
 import Testing
 
-/// A PHP site and Swift pages behind one nginx, sharing PHP's own session files: php-fpm 8.2
-/// serves Examples/migration/php, the demo the rest with --php-sessions. One login, one cart,
-/// one logout, whichever side a page is on.
-@Suite(.serialized, .requires("/usr/sbin/nginx", PHPFPM.executable))
+/// A PHP site and Swift pages behind one nginx, sharing PHP's own sessions: php-fpm 8.2 serves
+/// Examples/migration/php, the demo the rest, on PHP's session files (--php-sessions) or on
+/// phpredis's keys in a real Redis (--php-redis). One login, one cart, one logout, whichever
+/// side a page is on.
+@Suite(.serialized, .requires("/usr/sbin/nginx", PHPFPM.executable, RedisProcess.executable))
 struct PHPMigrationTests {
     let directory: TemporaryDirectory
     let sessions: String
+    /// Where the sessions are: PHP's files, or phpredis's keys.
+    enum Store: String, CaseIterable { case files, redis }
 
     init() throws {
         directory = try TemporaryDirectory()
@@ -18,14 +21,30 @@ struct PHPMigrationTests {
     }
 
     /// php-fpm, the demo and nginx, with PHP's session settings as Debian's php.ini has them
-    /// (26 characters of 5 bits) and the handler `handler`.
-    func site(handler: String = "php") throws -> (php: PHPFPM, demo: ChildProcess, nginx: Nginx) {
-        let php = try PHPFPM(in: directory, settings: [
-            "session.save_path": sessions, "session.serialize_handler": handler, "session.use_strict_mode": "1",
+    /// (26 characters of 5 bits) and the handler `handler`, the sessions in `store` (a Redis of
+    /// the test's own, with phpredis's locking on).
+    func site(handler: String = "php", store: Store = .files) throws -> (php: PHPFPM, demo: ChildProcess, nginx: Nginx, redis: RedisProcess?) {
+        var settings = [
+            "session.serialize_handler": handler, "session.use_strict_mode": "1",
             "session.sid_length": "26", "session.sid_bits_per_character": "5", "session.gc_probability": "0",
-        ])
+        ]
+        var storeArguments = ["--php-sessions", sessions]
+        var redis: RedisProcess?
+        if store == .redis {
+            let server = try RedisProcess(in: directory)
+            settings["session.save_handler"] = "redis"
+            settings["session.save_path"] = "tcp://127.0.0.1:\(server.port)"
+            settings["redis.session.locking_enabled"] = "1"
+            settings["redis.session.lock_retries"] = "-1"
+            settings["redis.session.lock_wait_time"] = "2000"
+            storeArguments = ["--php-redis", server.url()]
+            redis = server
+        } else {
+            settings["session.save_path"] = sessions
+        }
+        let php = try PHPFPM(in: directory, settings: settings)
         let demo = try ChildProcess.demo(listening: "unix:" + directory.file("demo.sock"), sessions: directory.file("unused"),
-                                         arguments: ["--php-sessions", sessions, "--php-serialize-handler", handler,
+                                         arguments: storeArguments + ["--php-serialize-handler", handler,
                                                      "--php-sid-length", "26", "--php-sid-bits", "5", "--cookie-name", "PHPSESSID",
                                                      "--cookie-secure", "off", "--workers", "4"],
                                          in: directory)
@@ -43,7 +62,7 @@ struct PHPMigrationTests {
               fastcgi_pass unix:\(directory.file("demo.sock"));
             }
             """, in: directory)
-        return (php, demo, nginx)
+        return (php, demo, nginx, redis)
     }
 
     func request(_ nginx: Nginx, _ path: String, method: String = "GET", cookie: String? = nil, form: String? = nil) throws -> HTTPResponse {
@@ -58,9 +77,9 @@ struct PHPMigrationTests {
             .map { String($0.prefix { $0 != ";" }) }
     }
 
-    @Test(arguments: ["php", "php_serialize"])
-    func oneLoginOneCartOneLogoutOnBothSides(handler: String) throws {
-        let (php, demo, nginx) = try site(handler: handler)
+    @Test(arguments: ["php", "php_serialize"], Store.allCases)
+    func oneLoginOneCartOneLogoutOnBothSides(handler: String, store: Store) throws {
+        let (php, demo, nginx, redis) = try site(handler: handler, store: store)
         let login = try request(nginx, "/login.php", method: "POST", form: "user=ann")
         #expect(login.text == "user: ann\n")
         let cookie = try #require(phpCookie(login))
@@ -72,27 +91,34 @@ struct PHPMigrationTests {
         _ = try request(nginx, "/cart.php", method: "POST", cookie: cookie, form: "item=pear")
         #expect(try request(nginx, "/cart.php", cookie: cookie).text == "user: ann\nprofile: ann\ncart: apple,pear\nvisits: 1\n")
         #expect(try request(nginx, "/session.json", cookie: cookie).text.contains("\"cart\":[\"apple\",\"pear\"]"))
-        // The file is PHP's: its mode, its name, its format.
+        // The session is PHP's: its file's mode, name and format, or phpredis's key.
         let id = String(cookie.dropFirst("PHPSESSID=".count))
         let file = sessions + "/sess_" + id
-        let mode = try #require(try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int)
-        #expect(mode == 0o600)
-        #expect(try String(contentsOfFile: file, encoding: .utf8).contains("O:7:\"Profile\""))
+        if let redis {
+            #expect(try redis.cli("GET", "PHPREDIS_SESSION:\(id)").contains("O:7:\"Profile\""))
+            #expect(try redis.cli("EXISTS", "PHPREDIS_SESSION:\(id)_LOCK") == "0", "every lock released")
+        } else {
+            let mode = try #require(try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int)
+            #expect(mode == 0o600)
+            #expect(try String(contentsOfFile: file, encoding: .utf8).contains("O:7:\"Profile\""))
+        }
         // Logging out on PHP's side ends the session for Swift's.
         #expect(try request(nginx, "/logout.php", cookie: cookie).text == "logged out\n")
         #expect(try request(nginx, "/session.json", cookie: cookie).text == "{}\n")
         #expect(!FileManager.default.fileExists(atPath: file))
+        if let redis { #expect(try redis.cli("EXISTS", "PHPREDIS_SESSION:\(id)") == "0") }
         // A new session made by Swift has an id PHP accepts (strict mode would refuse another).
         let swift = try request(nginx, "/incr?key=n", method: "POST")
         let swiftCookie = try #require(phpCookie(swift))
         #expect(swiftCookie.count == "PHPSESSID=".count + 26)
         #expect(try request(nginx, "/count.php", cookie: swiftCookie).text == "2\n")
-        withExtendedLifetime((php, demo)) {}
+        withExtendedLifetime((php, demo, redis)) {}
     }
 
     /// PHP's lock and Swift's are one lock: 100 increments from each side at once end at 200.
-    @Test func phpAndSwiftIncrementingOneKeyAtOnceLoseNothing() throws {
-        let (php, demo, nginx) = try site()
+    @Test(arguments: Store.allCases)
+    func phpAndSwiftIncrementingOneKeyAtOnceLoseNothing(store: Store) throws {
+        let (php, demo, nginx, redis) = try site(store: store)
         let cookie = try #require(phpCookie(try request(nginx, "/count.php")))
         let port = nginx.port
         let good = Results()
@@ -103,13 +129,13 @@ struct PHPMigrationTests {
         }
         #expect(good.good == 200)
         #expect(try request(nginx, "/count.php", cookie: cookie).text == "202\n")
-        withExtendedLifetime((php, demo)) {}
+        withExtendedLifetime((php, demo, redis)) {}
     }
 
     /// A read on a Swift page touches the file, so PHP's collection (by modification time)
     /// does not take a session used only on Swift pages.
     @Test func aSwiftPageThatOnlyReadsTouchesTheFile() throws {
-        let (php, demo, nginx) = try site()
+        let (php, demo, nginx, _) = try site()
         let cookie = try #require(phpCookie(try request(nginx, "/login.php", method: "POST", form: "user=ann")))
         let file = sessions + "/sess_" + cookie.dropFirst("PHPSESSID=".count)
         // Ten minutes idle: within the idle timeout (24 minutes), old enough to see the touch.

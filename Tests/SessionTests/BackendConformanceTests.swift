@@ -31,6 +31,9 @@ struct BackendFixture: Sendable, CustomTestStringConvertible {
     /// Whether it holds every request's session to its end (PHP's lock discipline), so that no
     /// request of a session runs while another has it: nothing happens "meanwhile".
     var serializesRequests = false
+    /// Whether a session's age follows the store's clock (phpredis keeps no times: it reads a
+    /// session's last use from Redis's TTL, in real time).
+    var followsTheClock = true
     /// Whether it keeps a session's creation time (PHP's files do not: it is their modification time).
     var keepsCreationTime = true
     /// Whether it refuses a session beyond ``StoredSession/maxDataSize`` (memory holds what it is given).
@@ -117,8 +120,30 @@ struct BackendFixture: Sendable, CustomTestStringConvertible {
             serializesRequests: true, keepsCreationTime: false, limitsSize: false)
     }
 
+    /// PHP's sessions in Redis as phpredis keeps them.
+    static func phpRedis(_ format: PHPSessionFormat) -> BackendFixture {
+        BackendFixture(
+            name: "phpredis, \(format.rawValue)",
+            make: { directory, clock, _ in
+                let redis = try RedisProcess(in: directory)
+                return (PHPRedisBackend(redis.server, format: format, lockTimeout: 5, clock: clock), redis)
+            },
+            holds: true,
+            collects: false,
+            corrupt: { _, server, id in
+                try #require(server as? RedisProcess).cli("SET", "PHPREDIS_SESSION:\(id.text)", "user|s:99:\"cut")
+            },
+            failing: { directory, clock in
+                let redis = try RedisProcess(in: directory, name: "failing-redis", configuration: ["appendonly yes"])
+                return (PHPRedisBackend(redis.server, format: format, clock: clock), { redis.stop() }, { try redis.start() }, redis)
+            },
+            serializesRequests: true, followsTheClock: false, keepsCreationTime: false, limitsSize: false,
+            failure: (503, "session store unavailable"))
+    }
+
     static let all: [BackendFixture] = [.memory, .file(fanOut: 0), .file(fanOut: 2), .redis(unixSocket: false),
-                                        .redis(unixSocket: true), .php(.php, levels: 0), .php(.phpSerialize, levels: 1)]
+                                        .redis(unixSocket: true), .php(.php, levels: 0), .php(.phpSerialize, levels: 1),
+                                        .phpRedis(.php), .phpRedis(.phpSerialize)]
 }
 
 /// The behaviour every store owes the session: one suite, run against each store in
@@ -270,7 +295,7 @@ struct BackendFixture: Sendable, CustomTestStringConvertible {
         try backend.touch(backend.idFormat.random(), at: clock.now)
     }
 
-    @Test(arguments: BackendFixture.all)
+    @Test(arguments: BackendFixture.all.filter(\.followsTheClock))
     func expiredSessionIsNotHandedOverAndIsRemoved(_ fixture: BackendFixture) throws {
         let backend = try make(fixture)
         let id = backend.idFormat.random()
