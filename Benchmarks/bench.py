@@ -109,6 +109,10 @@ def main():
     synced = start([f"{BIN}/demo", "--listen", f"unix:{run}/synced.sock", "--socket-mode", "666", "--workers", str(WORKERS),
                     "--sessions", f"{run}/synced-sessions", "--cookie-name", "sid", "--cookie-secure", "off",
                     "--durability", "fsync"], stderr=subprocess.DEVNULL)
+    # The demo on PHP's own session files, those the PHP-FPM counter uses (Debian's php.ini ids).
+    php_files = start([f"{BIN}/demo", "--listen", f"unix:{run}/php-files.sock", "--socket-mode", "666", "--workers",
+                       str(WORKERS), "--php-sessions", f"{run}/php-sessions", "--php-sid-length", "26", "--php-sid-bits", "5",
+                       "--cookie-name", "sid", "--cookie-secure", "off"], stderr=subprocess.DEVNULL)
     # One Redis for the Redis targets, ours and PHP's: on a Unix socket and on TCP.
     redis_port = free_port()
     redis = start(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--unixsocket", f"{run}/redis-server.sock",
@@ -184,6 +188,7 @@ http {{
     location /synced/ {{ rewrite ^/synced(/.*)$ $1 break; {app} fastcgi_pass unix:{run}/synced.sock; }}
     location = /php {{ include /etc/nginx/fastcgi_params; fastcgi_param SCRIPT_FILENAME {HERE}/counter.php; fastcgi_pass unix:{run}/php.sock; }}
     location = /php-redis {{ include /etc/nginx/fastcgi_params; fastcgi_param SCRIPT_FILENAME {HERE}/counter.php; fastcgi_pass unix:{run}/php-redis.sock; }}
+    location /php-files/ {{ rewrite ^/php-files(/.*)$ $1 break; {app} fastcgi_pass unix:{run}/php-files.sock; }}
     location /redis/ {{ rewrite ^/redis(/.*)$ $1 break; {app} fastcgi_pass unix:{run}/redis.sock; }}
     location /redis-tcp/ {{ rewrite ^/redis-tcp(/.*)$ $1 break; {app} fastcgi_pass unix:{run}/redis-tcp.sock; }}
   }}
@@ -220,6 +225,8 @@ http {{
          lambda: [synced.pid]),
         ("php", "PHP-FPM counter, existing", base + "/php", random_cookie, "POST", f"{run}/php-cookies", lambda: pool(php.pid)),
         ("php-new", "PHP-FPM counter, new", base + "/php", no_cookie, "POST", None, lambda: pool(php.pid)),
+        ("php-files", "  demo /incr on PHP's files", base + "/php-files/incr?key=n", random_cookie, "POST", f"{run}/php-cookies",
+         lambda: [php_files.pid]),
         # Redis: the CPU column counts redis-server's time too.
         ("redis-incr", "Redis: demo /incr, existing", base + "/redis/incr?key=n", random_cookie, "POST", f"{run}/redis-cookies",
          lambda: [redis_demo["redis"].pid, redis.pid]),
@@ -251,7 +258,7 @@ http {{
           f"{WORKERS} workers each; {SESSIONS} existing sessions picked at random")
     # Ours and the C session responders close at once (FastCGIWorker.webServerIsDone); the
     # second ratio sets them against the bare responder that closes the same way.
-    closing_at_once = {"bare-now", "hello", "incr", "c-write", "read", "c-read", "new", "c-new", "synced", "redis-incr",
+    closing_at_once = {"bare-now", "hello", "incr", "c-write", "read", "c-read", "new", "c-new", "synced", "php-files", "redis-incr",
                        "redis-read", "redis-new", "redis-tcp-incr", "redis-tcp-read"}
     print(f"{'target':28} {'req/s':>8} {'/ bare':>7} {'/ bare,':>8} {'CPU µs/req':>11} {'bare/ours':>9}  target")
     print(f"{'':28} {'':>8} {'':>7} {'same close':>8}")
@@ -267,6 +274,8 @@ http {{
     print(f"demo against that C: /incr {rate['incr'] / rate['c-write']:.2f}, /session.json {rate['read'] / rate['c-read']:.2f}, "
           f"new {rate['new'] / rate['c-new']:.2f}")
     print(f"demo /incr against PHP-FPM's counter: {rate['incr'] / rate['php']:.2f} x (target >= 2.5)")
+    print(f"demo /incr on PHP's own session files, the same sessions as PHP-FPM's counter: {rate['php-files'] / rate['php']:.2f} x "
+          f"(target >= 3)")
     print(f"Redis (Unix socket): /incr {rate['redis-incr'] / rate['php-redis']:.2f} x PHP-FPM with phpredis (target >= 3), "
           f"{rate['redis-incr'] / rate['bare']:.2f} of the bare responder (target >= 0.6), {rate['redis-incr'] / rate['incr']:.2f} "
           f"of the file store; /session.json {rate['redis-read'] / rate['bare']:.2f} of bare, {rate['redis-read'] / rate['read']:.2f} "
