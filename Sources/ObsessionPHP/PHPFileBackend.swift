@@ -1,4 +1,3 @@
-import FastCGI
 import Glibc
 public import Obsession
 
@@ -102,15 +101,8 @@ public final class PHPFileBackend: SessionBackend {
             defer { hold.release(touching: false) }
             return try hold.apply(changes)
         }
-        let path = path(of: id)
-        let file: FileDescriptor
-        do {
-            file = try FileDescriptor(opening: path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode: fileMode)
-        } catch {
-            if error.rawValue == EEXIST { return .exists }
-            throw SessionError.backendFailed("cannot make \(path): \(error)", errno: error.rawValue)
-        }
-        fchmod(file.rawValue, mode_t(fileMode))
+        guard let file = try InPlaceFile.creating(path(of: id), mode: fileMode) else { return .exists }
+        try file.lock(exclusive: true, timeout: lockTimeout)
         let hold = PHPFileHold(backend: self, id: id, file: file, entries: [])
         defer { hold.release(touching: false) }
         return try hold.apply(changes)
@@ -140,70 +132,17 @@ extension PHPFileBackend: SessionHolding {
     /// PHP or Swift request that holds it. Nil when there is no file (PHP's strict mode: no file
     /// is made for an id nobody issued), or when it was removed while this request waited.
     public func hold(_ id: SessionID) throws -> PHPFileHold? {
-        let path = path(of: id)
-        var opened: FileDescriptor?
-        var readOnly: Errno?
-        do {
-            opened = try Self.open(path, O_RDWR)
-        } catch let error as Errno where error.rawValue == EROFS || error.rawValue == EACCES {
-            // Still readable: the session is read, and a save says why it cannot be.
-            opened = try Self.open(path, O_RDONLY)
-            readOnly = error
-        }
-        guard let file = opened.take() else { return nil }
-        var status = stat()
-        guard fstat(file.rawValue, &status) == 0 else {
-            throw SessionError.backendFailed("cannot read \(path): \(Errno.current)", errno: errno)
-        }
-        guard status.st_mode & S_IFMT == S_IFREG else { throw SessionError.unreadable("\(path) is not a regular file") }
-        guard status.st_uid == geteuid() else {
-            throw SessionError.unreadable("\(path) belongs to another user (uid \(status.st_uid)): run as PHP's user")
-        }
-        var waited = 0.0
-        var pause = 0.001
-        while flock(file.rawValue, LOCK_EX | LOCK_NB) != 0 {
-            guard errno == EWOULDBLOCK || errno == EINTR else {
-                throw SessionError.backendFailed("cannot lock \(path): \(Errno.current)", errno: errno)
-            }
-            guard waited < lockTimeout else { throw SessionError.lockTimeout(seconds: lockTimeout) }
-            usleep(UInt32(pause * 1_000_000))
-            waited += pause
-            pause = min(pause * 2, 0.02)
-        }
-        guard fstat(file.rawValue, &status) == 0, status.st_nlink > 0 else { return nil }
-        let bytes = try read(file, size: Int(status.st_size), path: path)
+        guard let file = try InPlaceFile.opening(path(of: id)) else { return nil }
+        try file.lock(exclusive: true, timeout: lockTimeout)
+        guard try !file.isUnlinked() else { return nil }
+        let modified = try file.modificationTime()
+        let bytes = try file.readAll(limit: PHPFormatLimits.maxBytes)
         let entries: [PHPSessionFormat.Entry]
         do {
             entries = try format.decode(bytes)
         } catch {
-            throw SessionError.unreadable("\(path): \(error)")
+            throw SessionError.unreadable("\(file.path): \(error)")
         }
-        return PHPFileHold(backend: self, id: id, file: file, entries: entries, modified: Int(status.st_mtim.tv_sec),
-                           readOnly: readOnly)
-    }
-
-    /// Opens `path` with `flags` and `O_NOFOLLOW`; nil when there is no file.
-    private static func open(_ path: String, _ flags: Int32) throws -> FileDescriptor? {
-        do {
-            return try FileDescriptor(opening: path, flags | O_NOFOLLOW)
-        } catch {
-            if error.rawValue == ENOENT { return nil }
-            if error.rawValue == ELOOP { throw SessionError.unreadable("\(path) is a symbolic link") }
-            if error.rawValue == EROFS || error.rawValue == EACCES { throw error }
-            throw SessionError.backendFailed("cannot open \(path): \(error)", errno: error.rawValue)
-        }
-    }
-
-    private func read(_ file: borrowing FileDescriptor, size: Int, path: String) throws -> [UInt8] {
-        guard size <= PHPFormatLimits.maxBytes else { throw SessionError.unreadable("\(path) is larger than \(PHPFormatLimits.maxBytes) bytes") }
-        var bytes = [UInt8](repeating: 0, count: size)
-        var done = 0
-        while done < size {
-            let got = bytes.withUnsafeMutableBytes { pread(file.rawValue, $0.baseAddress! + done, size - done, off_t(done)) }
-            if got < 0, errno == EINTR { continue }
-            guard got > 0 else { throw SessionError.backendFailed("cannot read \(path): \(Errno.current)", errno: errno) }
-            done += got
-        }
-        return bytes
+        return PHPFileHold(backend: self, id: id, file: file, entries: entries, modified: modified)
     }
 }

@@ -1,5 +1,3 @@
-import FastCGI
-import Glibc
 public import Obsession
 
 /// A request's hold on one PHP session file: the file, open and under PHP's exclusive lock
@@ -13,24 +11,20 @@ public import Obsession
 public final class PHPFileHold: SessionHold {
     private let backend: PHPFileBackend
     private let id: SessionID
-    private var file: FileDescriptor?
+    private var file: InPlaceFile?
     /// The session's entries as the file holds them now.
     private var entries: [PHPSessionFormat.Entry]
     /// The file's modification time when it was read.
     private let modified: Int
     /// Whether this request wrote the file (then it needs no touch).
     private var wrote = false
-    /// Why the file could be opened only for reading, if it could.
-    private let readOnly: Errno?
 
-    init(backend: PHPFileBackend, id: SessionID, file: consuming FileDescriptor, entries: [PHPSessionFormat.Entry],
-         modified: Int = 0, readOnly: Errno? = nil) {
+    init(backend: PHPFileBackend, id: SessionID, file: consuming InPlaceFile, entries: [PHPSessionFormat.Entry], modified: Int = 0) {
         self.backend = backend
         self.id = id
         self.file = .some(file)
         self.entries = entries
         self.modified = modified
-        self.readOnly = readOnly
     }
 
     /// The values a Swift page can hold faithfully (``PHPSessionFormat/sessionValues(of:)``);
@@ -44,9 +38,13 @@ public final class PHPFileHold: SessionHold {
     /// it was, and writes the file in place under the lock: its space claimed first, then the
     /// bytes, then the length; its time set to the changes' time.
     public func apply(_ changes: SessionChanges) throws -> SessionChanges.Outcome {
-        guard let descriptor = file?.rawValue else { return try backend.apply(changes, to: id) }
-        let path = backend.path(of: id)
-        if let readOnly { throw SessionError.backendFailed("cannot write \(path): \(readOnly)", errno: readOnly.rawValue) }
+        guard let open = file.take() else { return try backend.apply(changes, to: id) }
+        let written = Result { try write(changes, through: open) }
+        file = .some(open)
+        return try written.get()
+    }
+
+    private func write(_ changes: SessionChanges, through open: borrowing InPlaceFile) throws -> SessionChanges.Outcome {
         let updated = backend.format.applying(changes, to: entries)
         let bytes: [UInt8]
         do {
@@ -57,24 +55,7 @@ public final class PHPFileHold: SessionHold {
         guard bytes.count <= PHPFormatLimits.maxBytes else {
             throw SessionError.backendFailed("session \(id.tag): \(bytes.count) bytes are over the limit of \(PHPFormatLimits.maxBytes)")
         }
-        if !bytes.isEmpty {
-            let claimed = posix_fallocate(descriptor, 0, off_t(bytes.count))
-            guard claimed == 0 else {
-                throw SessionError.backendFailed("cannot write \(path): \(Errno(claimed))", errno: claimed)
-            }
-        }
-        var done = 0
-        while done < bytes.count {
-            let wrote = bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress! + done, bytes.count - done, off_t(done)) }
-            if wrote < 0, errno == EINTR { continue }
-            guard wrote > 0 else { throw SessionError.backendFailed("cannot write \(path): \(Errno.current)", errno: errno) }
-            done += wrote
-        }
-        guard ftruncate(descriptor, off_t(bytes.count)) == 0 else {
-            throw SessionError.backendFailed("cannot write \(path): \(Errno.current)", errno: errno)
-        }
-        var times = [timespec(tv_sec: changes.time, tv_nsec: 0), timespec(tv_sec: changes.time, tv_nsec: 0)]
-        futimens(descriptor, &times)
+        try open.rewrite(bytes, modified: changes.time)
         entries = updated
         wrote = true
         return .applied(revision: nil)
@@ -87,10 +68,7 @@ public final class PHPFileHold: SessionHold {
 
     /// Closes the file; touches it first when `touching` and the request did not write it.
     func release(touching: Bool) {
-        if touching, !wrote, readOnly == nil, let descriptor = file?.rawValue {
-            var times = [timespec(tv_sec: backend.clock.now, tv_nsec: 0), timespec(tv_sec: backend.clock.now, tv_nsec: 0)]
-            futimens(descriptor, &times)
-        }
+        if touching, !wrote, let open = file.take() { open.touch(at: backend.clock.now) }
         file = nil
     }
 }

@@ -33,18 +33,7 @@ extension FileBackend: SessionHolding {
         } catch {
             throw SessionError.backendFailed("cannot open \(name): \(error)", errno: error.rawValue)
         }
-        var waited = 0.0
-        var pause = 0.001
-        while flock(lock.rawValue, LOCK_EX | LOCK_NB) != 0 {
-            let cause = errno
-            guard cause == EWOULDBLOCK || cause == EINTR else {
-                throw SessionError.backendFailed("cannot lock \(name): \(Errno(cause))", errno: cause)
-            }
-            guard waited < timeout else { throw SessionError.lockTimeout(seconds: timeout) }
-            usleep(UInt32(pause * 1_000_000))
-            waited += pause
-            pause = min(pause * 2, 0.02)
-        }
+        try waitForLock(lock.rawValue, LOCK_EX, timeout: timeout, naming: "\(name)")
         return lock
     }
 }
