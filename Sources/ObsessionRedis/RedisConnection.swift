@@ -79,7 +79,13 @@ final class RedisConnection {
         while done == 0 {
             guard redisBufferWrite(context, &done) == REDIS_OK else { throw failure("cannot send") }
         }
-        return try commands.map { _ in try readReply() }
+        let replies = try commands.map { _ in try readReply() }
+        // A server still loading its data after a restart, or a replica cut off from its
+        // master, will answer soon: that is the store out of reach for now, not a failure.
+        for case .error(let message) in replies where message.hasPrefix("LOADING") || message.hasPrefix("MASTERDOWN") {
+            throw SessionError.unavailable("redis at \(endpoint): \(message)")
+        }
+        return replies
     }
 
     /// A single command's reply.

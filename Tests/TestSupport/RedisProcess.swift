@@ -46,6 +46,10 @@ package final class RedisProcess {
         let started = try ChildProcess(executable, [configPath], in: directory, name: name)
         child = started
         guard waitUntilAccepting("127.0.0.1:\(port)") else { throw TestFailure("\(name) did not start: \(started.output)") }
+        // Accepting is not ready: a server answers LOADING until its data is read back.
+        guard executable == Self.sentinelExecutable || waitUntil(seconds: 10, { (try? cli("PING")) == "PONG" }) else {
+            throw TestFailure("\(name) did not finish loading: \(started.output)")
+        }
     }
 
     /// Stops it: SIGTERM, which writes the append-only file out, as `systemctl stop` does.
