@@ -10,7 +10,7 @@ SWIFT ?= TMPDIR=$(SWIFT_TMPDIR) swift
 $(shell mkdir -p $(SWIFT_TMPDIR))
 # Debian packages the tests start for real (PHP and Redis among them); bench adds a C compiler and valgrind.
 TEST_PACKAGES := libfcgi-dev libfcgi-bin nginx-light curl systemd spawn-fcgi lighttpd apache2 libapache2-mod-fcgid fcgiwrap wrk strace \
-	libhiredis-dev redis-server redis-sentinel redis-tools php8.2-cli php8.2-fpm php8.2-redis
+	libhiredis-dev redis-server redis-sentinel redis-tools php8.2-cli php8.2-fpm php8.2-redis libcgi-session-perl
 BENCH_PACKAGES := $(TEST_PACKAGES) gcc python3 valgrind
 DEMO_PORT ?= 8080
 # What to deploy: the Swift runtime, and the C++ library and libgcc it needs, linked in. The

@@ -17,6 +17,8 @@ let package = Package(
         .library(name: "ObsessionRedis", targets: ["ObsessionRedis"]),
         // PHP's session formats, for a site moving from PHP page by page.
         .library(name: "ObsessionPHP", targets: ["ObsessionPHP"]),
+        // Perl's CGI::Session files, likewise.
+        .library(name: "ObsessionPerl", targets: ["ObsessionPerl"]),
         .executable(name: "hello", targets: ["hello"]),
         .executable(name: "demo", targets: ["demo"]),
         .executable(name: "obsession", targets: ["ObsessionLauncher"]),
@@ -44,6 +46,7 @@ let package = Package(
         ),
         .target(name: "ObsessionRedis", dependencies: ["Obsession", "ObsessionPHP", "FastCGI", "CHiredis"], swiftSettings: swiftSettings),
         .target(name: "ObsessionPHP", dependencies: ["Obsession", "FastCGI"], swiftSettings: swiftSettings),
+        .target(name: "ObsessionPerl", dependencies: ["Obsession", "FastCGI"], swiftSettings: swiftSettings),
         .executableTarget(name: "ObsessionLauncher"),
         .executableTarget(name: "ObsessionTool", dependencies: [
             "Obsession", "FastCGI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -52,7 +55,7 @@ let package = Package(
             name: "hello", dependencies: ["FastCGI"], path: "Examples/hello",
             swiftSettings: swiftSettings),
         .executableTarget(
-            name: "demo", dependencies: ["Obsession", "ObsessionRedis", "ObsessionPHP", "FastCGI"], path: "Examples/demo",
+            name: "demo", dependencies: ["Obsession", "ObsessionRedis", "ObsessionPHP", "ObsessionPerl", "FastCGI"], path: "Examples/demo",
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "backend-loop", dependencies: ["Obsession", "FastCGI"], path: "Benchmarks/backend-loop",
@@ -62,7 +65,8 @@ let package = Package(
         // Its imports stay public, as the helpers' declarations use the imported types.
         .target(name: "TestSupport", dependencies: ["FastCGI", "Obsession", "ObsessionRedis"], path: "Tests/TestSupport"),
         .testTarget(name: "ResponderTests", dependencies: ["FastCGI", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "SessionTests", dependencies: ["FastCGI", "Obsession", "ObsessionRedis", "ObsessionPHP", "TestSupport"],
+        .testTarget(name: "SessionTests", dependencies: ["FastCGI", "Obsession", "ObsessionRedis", "ObsessionPHP", "ObsessionPerl",
+                                                          "TestSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "IntegrationTests", dependencies: ["FastCGI", "Obsession", "TestSupport"], swiftSettings: swiftSettings),
     ]

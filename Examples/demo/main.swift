@@ -6,13 +6,15 @@
 //          [--redis URL] [--redis-sentinel HOST:PORT[,HOST:PORT…] --redis-master NAME] [--redis-replicas N]
 //          [--php-sessions SAVE_PATH | --php-redis URL] [--php-serialize-handler php|php_serialize]
 //          [--php-sid-length N] [--php-sid-bits 4|5|6]
+//          [--perl-sessions DIR] [--perl-serializer default|json]
 //
 // Sessions are files (in --sessions, default under TMPDIR), or with --redis or --redis-sentinel
 // on Redis: --redis names the server (redis://user:password@host:port/db, unix:///path?db=N),
 // or with sentinels only the login and database; with --php-sessions, PHP's own session files
 // (session.save_path, with PHP's serialize handler and id settings: keep them as php.ini says, and
 // --cookie-name PHPSESSID), or with --php-redis phpredis's sessions on that Redis (its lifetime
-// the idle timeout, as session.gc_maxlifetime), shared with the PHP pages of a site moving to Swift.
+// the idle timeout, as session.gc_maxlifetime), shared with the PHP pages of a site moving to Swift;
+// with --perl-sessions, CGI::Session's file driver's directory (--cookie-name CGISESSID).
 //
 //     GET  /              visit counter, the logged-in user, a login form, a logout button, the flash
 //     POST /login         form fields user and csrf: new session id, user stored, flash, 303 to /
@@ -21,6 +23,7 @@
 //     POST /incr?key=K    adds 1 to the integer session[K] and answers the new value
 import Obsession
 import ObsessionPHP
+import ObsessionPerl
 import ObsessionRedis
 
 /// An answer with a status and no more to say.
@@ -98,6 +101,10 @@ func route(_ request: Request, _ response: Response) throws {
 func store(_ options: ServerOptions, idleTimeout: Int?, absoluteTimeout: Int?) throws -> any SessionBackend {
     let locking: SessionLocking = try options.choice("--locking", of: ["merge", "exclusive"]) == "merge"
         ? .merge : .exclusive(timeout: 10)
+    if let directory = options.value(of: "--perl-sessions") {
+        let serializer = PerlSerializer(rawValue: try options.choice("--perl-serializer", of: ["default", "json"]))!
+        return PerlFileBackend(directory: directory, serializer: serializer)
+    }
     let phpFiles = options.value(of: "--php-sessions"), phpRedis = options.value(of: "--php-redis")
     if phpFiles != nil || phpRedis != nil {
         let format = PHPSessionFormat(rawValue: try options.choice("--php-serialize-handler", of: ["php", "php_serialize"]))!
@@ -137,7 +144,8 @@ func store(_ options: ServerOptions, idleTimeout: Int?, absoluteTimeout: Int?) t
 FastCGIServer.main(programFlags: ["--sessions", "--cookie-name", "--cookie-secure", "--locking", "--idle-timeout",
                                   "--absolute-timeout", "--fan-out", "--durability", "--redis", "--redis-sentinel",
                                   "--redis-master", "--redis-replicas", "--php-sessions", "--php-serialize-handler",
-                                  "--php-sid-length", "--php-sid-bits", "--php-redis"]) { options in
+                                  "--php-sid-length", "--php-sid-bits", "--php-redis", "--perl-sessions",
+                                  "--perl-serializer"]) { options in
     let secure = try options.choice("--cookie-secure", of: ["on", "off"]) == "on"
     let cookie = CookieIdPersistence(cookieName: options.value(of: "--cookie-name") ?? "_obs", secure: secure)
     let lifetime = 1...(10 * 365 * 86400)

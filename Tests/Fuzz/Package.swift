@@ -18,6 +18,7 @@ let package = Package(
             .product(name: "Obsession", package: library),
             .product(name: "FastCGI", package: library),
             .product(name: "ObsessionPHP", package: library),
+            .product(name: "ObsessionPerl", package: library),
         ]),
     ]
 )

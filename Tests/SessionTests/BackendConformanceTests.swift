@@ -2,6 +2,7 @@ import FastCGI
 import Foundation
 @testable import Obsession
 import ObsessionPHP
+import ObsessionPerl
 import ObsessionRedis
 import TestSupport
 import Testing
@@ -141,7 +142,29 @@ struct BackendFixture: Sendable, CustomTestStringConvertible {
             failure: (503, "session store unavailable"))
     }
 
-    static let all: [BackendFixture] = [.memory, .file(fanOut: 0), .file(fanOut: 2), .redis(unixSocket: false),
+    /// CGI::Session's file driver, with each serializer.
+    static func perl(_ serializer: PerlSerializer) -> BackendFixture {
+        BackendFixture(
+            name: "Perl CGI::Session, \(serializer.rawValue)",
+            make: { directory, clock, _ in
+                try FileManager.default.createDirectory(atPath: directory.file("perl"), withIntermediateDirectories: true)
+                return (PerlFileBackend(directory: directory.file("perl"), serializer: serializer, lockTimeout: 5, clock: clock), nil)
+            },
+            holds: false,
+            collects: false,
+            corrupt: { directory, _, id in
+                try Data("$D = {'_SESSION_ID' => 'x',".utf8).write(to: URL(fileURLWithPath: directory.file("perl/cgisess_\(id.text)")))
+            },
+            failing: { _, clock in
+                let filesystem = try ScratchFilesystem(kilobytes: 256)
+                try FileManager.default.createDirectory(atPath: filesystem.path + "/perl", withIntermediateDirectories: true)
+                let backend = PerlFileBackend(directory: filesystem.path + "/perl", serializer: serializer, clock: clock)
+                return (backend, { try filesystem.makeReadOnly() }, {}, filesystem)
+            },
+            limitsSize: false)
+    }
+
+    static let all: [BackendFixture] = [.perl(.default), .perl(.json), .memory, .file(fanOut: 0), .file(fanOut: 2), .redis(unixSocket: false),
                                         .redis(unixSocket: true), .php(.php, levels: 0), .php(.phpSerialize, levels: 1),
                                         .phpRedis(.php), .phpRedis(.phpSerialize)]
 }

@@ -51,6 +51,16 @@ public struct SessionIDFormat: Sendable, Equatable {
         }
     }
 
+    /// `length` lowercase hexadecimal digits: CGI::Session's ids (MD5's 32), and others'.
+    ///
+    /// ```swift
+    /// let format = SessionIDFormat.hex(length: 32)
+    /// ```
+    public static func hex(length: Int = 32) -> SessionIDFormat {
+        precondition((16...256).contains(length), "a hexadecimal id of \(length) digits: 16 to 256 are allowed")
+        return SessionIDFormat(length: length, alphabet: "0123456789abcdef")
+    }
+
     /// Whether `bytes` are an id of this format.
     func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         bytes.count == length && bytes.allSatisfy { isSymbol[Int($0)] }

@@ -2,6 +2,7 @@ import Glibc
 import LibFuzzer
 @testable import Obsession
 import ObsessionPHP
+import ObsessionPerl
 
 /// Hostile input through the paths a request takes, under libFuzzer: a crash, a trap (an index
 /// out of range, an overflow) or an AddressSanitizer report is a finding. The first byte picks
@@ -14,8 +15,8 @@ import ObsessionPHP
 /// - 4–5: the data of an intact record in the client's session file (the JSON decoder's input),
 ///   changed and saved back by the request;
 /// - 6: the bytes of a session file (the record reader's input);
-/// - 7: PHP's serialized format and session handlers (the PHP codec's input): what reads must
-///   write back to itself.
+/// - 7: PHP's serialized format and session handlers, and CGI::Session's Data::Dumper records
+///   (the PHP and Perl readers' input): what reads must write back to itself.
 @main
 struct Fuzz {
     static let id = SessionID(validating: "FuzzFuzzFuzzFuzzFuzzFuzzFuzzFuzzFuzzFuzz")!
@@ -79,6 +80,9 @@ struct Fuzz {
         for format in PHPSessionFormat.allCases {
             guard let entries = try? format.decode(bytes), let written = try? format.encode(entries) else { continue }
             precondition((try? format.decode(written)) == entries, "a PHP session did not read back")
+        }
+        if let entries = try? PerlDumper.entries(of: bytes) {
+            precondition((try? PerlDumper.entries(of: PerlDumper.record(of: entries))) == entries, "a Perl record did not read back")
         }
     }
 
