@@ -128,11 +128,11 @@ bench: bench-deps $(STATIC_CXX)/libstdc++.a
 	@$(MAKE) --no-print-directory install PREFIX=$(BENCH_INSTALL)
 	@OBSESSION_INSTALL_DIR=$(BENCH_INSTALL) python3 Benchmarks/bench.py $$($(RELEASE) --show-bin-path)
 
-# The documentation of the four modules, with their guides (the .docc catalogues), as static sites
-# in .build/docs/fastcgi, obsession, obsessionredis and obsessionphp.
+# The documentation of the five modules, with their guides (the .docc catalogues), as static sites
+# in .build/docs/fastcgi, obsession, obsessionredis, obsessionphp and obsessionperl.
 docs: deps
 	rm -rf .build/docs && mkdir -p .build/docs
-	for target in FastCGI Obsession ObsessionRedis ObsessionPHP; do \
+	for target in FastCGI Obsession ObsessionRedis ObsessionPHP ObsessionPerl; do \
 	  lower=$$(echo $$target | tr A-Z a-z); \
 	  $(SWIFT) package --allow-writing-to-directory .build/docs generate-documentation --target $$target \
 	    --output-path .build/docs/$$lower --transform-for-static-hosting --hosting-base-path $$lower || exit 1; \

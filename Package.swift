@@ -58,6 +58,9 @@ let package = Package(
             name: "demo", dependencies: ["Obsession", "ObsessionRedis", "ObsessionPHP", "ObsessionPerl", "FastCGI"], path: "Examples/demo",
             swiftSettings: swiftSettings),
         .executableTarget(
+            name: "migration", dependencies: ["Obsession", "ObsessionPHP", "FastCGI"], path: "Examples/migration/swift",
+            swiftSettings: swiftSettings),
+        .executableTarget(
             name: "backend-loop", dependencies: ["Obsession", "FastCGI"], path: "Benchmarks/backend-loop",
             swiftSettings: swiftSettings),
         // Three test targets: the responder, sessions, and integration (real servers), and the

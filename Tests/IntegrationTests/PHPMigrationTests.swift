@@ -23,7 +23,8 @@ struct PHPMigrationTests {
     /// php-fpm, the demo and nginx, with PHP's session settings as Debian's php.ini has them
     /// (26 characters of 5 bits) and the handler `handler`, the sessions in `store` (a Redis of
     /// the test's own, with phpredis's locking on).
-    func site(handler: String = "php", store: Store = .files) throws -> (php: PHPFPM, demo: ChildProcess, nginx: Nginx, redis: RedisProcess?) {
+    func site(handler: String = "php", store: Store = .files, example: Bool = false) throws
+        -> (php: PHPFPM, demo: ChildProcess, nginx: Nginx, redis: RedisProcess?) {
         var settings = [
             "session.serialize_handler": handler, "session.use_strict_mode": "1",
             "session.sid_length": "26", "session.sid_bits_per_character": "5", "session.gc_probability": "0",
@@ -43,11 +44,20 @@ struct PHPMigrationTests {
             settings["session.save_path"] = sessions
         }
         let php = try PHPFPM(in: directory, settings: settings)
-        let demo = try ChildProcess.demo(listening: "unix:" + directory.file("demo.sock"), sessions: directory.file("unused"),
+        let demo: ChildProcess
+        if example {
+            // The worked example's own Swift pages, on PHP's files.
+            demo = try ChildProcess(TestEnvironment.executable("migration"), [
+                "--listen", "unix:" + directory.file("demo.sock"), "--socket-mode", "666", "--php-sessions", sessions,
+            ], in: directory, name: "migration")
+            guard waitUntilAccepting("unix:" + directory.file("demo.sock")) else { throw TestFailure("migration did not start: \(demo.errorOutput)") }
+        } else {
+            demo = try ChildProcess.demo(listening: "unix:" + directory.file("demo.sock"), sessions: directory.file("unused"),
                                          arguments: storeArguments + ["--php-serialize-handler", handler,
                                                      "--php-sid-length", "26", "--php-sid-bits", "5", "--cookie-name", "PHPSESSID",
                                                      "--cookie-secure", "off", "--workers", "4"],
                                          in: directory)
+        }
         let pages = TestEnvironment.packageRoot.appendingPathComponent("Examples/migration/php").path
         let nginx = try Nginx(locations: """
             location ~ \\.php$ {
@@ -113,6 +123,21 @@ struct PHPMigrationTests {
         #expect(swiftCookie.count == "PHPSESSID=".count + 26)
         #expect(try request(nginx, "/count.php", cookie: swiftCookie).text == "2\n")
         withExtendedLifetime((php, demo, redis)) {}
+    }
+
+    /// Examples/migration as it is: its PHP pages and its Swift pages (`migration`) share one login.
+    @Test func theWorkedExampleSharesOneLoginAndOneCart() throws {
+        let (php, swift, nginx, _) = try site(example: true)
+        #expect(try request(nginx, "/account").status == 403)
+        let cookie = try #require(phpCookie(try request(nginx, "/login.php", method: "POST", form: "user=ann")))
+        #expect(try request(nginx, "/account", cookie: cookie).text == "account of ann\ncart: \nvisits: 1\n")
+        #expect(try request(nginx, "/cart?item=apple", method: "POST", cookie: cookie).text == "apple\n")
+        _ = try request(nginx, "/cart.php", method: "POST", cookie: cookie, form: "item=pear")
+        #expect(try request(nginx, "/cart.php", cookie: cookie).text == "user: ann\nprofile: ann\ncart: apple,pear\nvisits: 1\n")
+        #expect(try request(nginx, "/account", cookie: cookie).text == "account of ann\ncart: apple,pear\nvisits: 2\n")
+        #expect(try request(nginx, "/logout.php", cookie: cookie).text == "logged out\n")
+        #expect(try request(nginx, "/account", cookie: cookie).status == 403)
+        withExtendedLifetime((php, swift)) {}
     }
 
     /// PHP's lock and Swift's are one lock: 100 increments from each side at once end at 200.
