@@ -117,6 +117,15 @@ struct PHPMigrationTests {
         #expect(try request(nginx, "/session.json", cookie: cookie).text == "{}\n")
         #expect(!FileManager.default.fileExists(atPath: file))
         if let redis { #expect(try redis.cli("EXISTS", "PHPREDIS_SESSION:\(id)") == "0") }
+        // Logging out on Swift's side ends it for PHP's.
+        let again = try #require(phpCookie(try request(nginx, "/login.php", method: "POST", form: "user=bob")))
+        if let redis {
+            let ttl = Int(try redis.cli("TTL", "PHPREDIS_SESSION:\(again.dropFirst("PHPSESSID=".count))")) ?? 0
+            #expect((1400...1440).contains(ttl), "phpredis's TTL is session.gc_maxlifetime: \(ttl)")
+        }
+        let token = try #require(try request(nginx, "/", cookie: again).csrfToken)
+        #expect(try request(nginx, "/logout", method: "POST", cookie: again, form: "csrf=\(token)").status == 303)
+        #expect(try request(nginx, "/cart.php", cookie: again).text.hasPrefix("user: \n"))
         // A new session made by Swift has an id PHP accepts (strict mode would refuse another).
         let swift = try request(nginx, "/incr?key=n", method: "POST")
         let swiftCookie = try #require(phpCookie(swift))

@@ -56,6 +56,27 @@ import Testing
         #expect { try backend.load(id) } throws: { "\($0)".contains("symbolic link") }
     }
 
+    @Test func aFileOfAnotherUserIsRefused() throws {
+        let id = backend.idFormat.random()
+        try "n|i:1;".write(toFile: backend.path(of: id), atomically: false, encoding: .utf8)
+        try #require(chown(backend.path(of: id), 65534, 65534) == 0, "the tests run as root, as CI does")
+        #expect { try backend.load(id) } throws: { "\($0)".contains("belongs to another user") }
+    }
+
+    @Test func savePathsAreReadAsPHPReadsThem() throws {
+        let levels = try PHPFileBackend(savePath: "2;0640;\(directory.file("php"))")
+        #expect(levels.levels == 2 && levels.fileMode == 0o640 && levels.directory == directory.file("php"))
+        let id = SessionID(validating: "abcdef0123456789abcdef0123456789", format: .php())!
+        #expect(levels.path(of: id) == directory.file("php") + "/a/b/sess_abcdef0123456789abcdef0123456789")
+        let moded = try PHPFileBackend(savePath: "0;0640;\(directory.file("php"))")
+        _ = try moded.apply(SessionChanges(kind: .create(createdAt: 1), set: ["n": 1], removed: [], whole: ["n": 1], time: 1), to: id)
+        let mode = try #require(try FileManager.default.attributesOfItem(atPath: moded.path(of: id))[.posixPermissions] as? Int)
+        #expect(mode == 0o640)
+        for bad in ["relative/path", "x;/path", "1;999;/path", "1;2;3;/path", "-1;/path"] {
+            #expect(throws: PHPFormatError.self) { try PHPFileBackend(savePath: bad) }
+        }
+    }
+
     /// PHP's own collection (gc_probability 1 of 1, gc_maxlifetime 60 s), run by php8.2-cli over
     /// the shared directory, removes the expired session and keeps the one Swift used a moment ago.
     @Test(.requires("/usr/bin/php")) func phpsGarbageCollectionRemovesOnlyExpiredSessions() throws {
