@@ -209,7 +209,7 @@ import Testing
         chmod(directory.path, 0o755)
         let script = try installCGIScript(in: directory)
         let snippet = try DeployFile.read("apache/obsession-cgi.conf", replacing: [("/usr/lib/cgi-bin/obsession.cgi", script)])
-        let apache = try Apache(modules: ["alias", "cgid"], body: "ScriptSock \(directory.file("cgid.sock"))\n" + snippet,
+        let apache = try Apache(modules: ["alias", "cgid"], body: snippet,
                                 in: directory)
         try sessionRoundTrip(port: apache.port)
     }

@@ -57,7 +57,6 @@ struct ScriptTests {
         func apache(cache: String? = nil) throws -> Apache {
             let snippet = try DeployFile.read("apache/obsession-scripts.conf", replacing: [("/var/www/scripts", scripts)])
             return try Apache(modules: ["alias", "cgid", "env", "mime"], body: """
-                ScriptSock \(directory.file("cgid.sock"))
                 TypesConfig /etc/mime.types
                 SetEnv OBSESSION_CACHE \(cache ?? daemonCache)
                 \(snippet)

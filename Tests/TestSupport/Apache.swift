@@ -24,6 +24,9 @@ package final class Apache {
         User daemon
         Group daemon
         \(loads)
+        <IfModule cgid_module>
+        ScriptSock \(root)/cgid.sock
+        </IfModule>
         \(body)
         """.write(toFile: root + "/httpd.conf", atomically: false, encoding: .utf8)
         child = try ChildProcess("/usr/sbin/apache2", ["-f", root + "/httpd.conf", "-DFOREGROUND"], in: directory, name: "apache",
@@ -31,6 +34,14 @@ package final class Apache {
         let port = port
         guard waitUntil({ (try? HTTPClient.connect(port: port)).map { close($0); return true } ?? false }) else {
             throw TestFailure("apache did not start: \(child.errorOutput) \(errorLog)")
+        }
+        // mod_cgid's daemon starts beside the listener: until its socket (named with the
+        // daemon's pid after it) is there, a CGI request gets 503 (seen in CI on a loaded machine).
+        let root = root
+        guard !modules.contains("cgid") || waitUntil({
+            ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).contains { $0.hasPrefix("cgid.sock") }
+        }) else {
+            throw TestFailure("apache's CGI daemon did not start: \(errorLog)")
         }
     }
 
