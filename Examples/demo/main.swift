@@ -97,7 +97,8 @@ func route(_ request: Request, _ response: Response) throws {
     }
 }
 
-/// The store the flags name: Redis with --redis or --redis-sentinel, else files.
+/// The store the flags name: CGI::Session's files with --perl-sessions, PHP's with --php-sessions or
+/// --php-redis, Redis with --redis or --redis-sentinel, else our files.
 func store(_ options: ServerOptions, idleTimeout: Int?, absoluteTimeout: Int?) throws -> any SessionBackend {
     let locking: SessionLocking = try options.choice("--locking", of: ["merge", "exclusive"]) == "merge"
         ? .merge : .exclusive(timeout: 10)

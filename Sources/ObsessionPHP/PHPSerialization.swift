@@ -225,6 +225,7 @@ struct PHPReader {
     private mutating func quoted(until terminator: Character) throws(PHPFormatError) -> [UInt8] {
         let length = try length(until: ":", each: 1)
         try expect("\"")
+        guard length <= bytes.count - index else { throw error("a string longer than the data left") }
         let text = Array(bytes[index..<index + length])
         index += length
         try expect("\"")

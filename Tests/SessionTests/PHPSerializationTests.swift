@@ -75,7 +75,7 @@ import Testing
 
     @Test(arguments: [
         ("", "ends too soon"), ("i:1", "ends too soon"), ("i:;", "no digits"), ("i:99999999999999999999;", "out of range"),
-        ("b:2;", "not 0 or 1"), ("s:5:\"abc\";", "ends too soon"), ("s:-1:\"\";", "length of -1"), ("s:3:\"abc\"", "ends too soon"),
+        ("b:2;", "not 0 or 1"), ("s:5:\"abc\";", "ends too soon"), ("s:-1:\"\";", "length of -1"), ("s:3:\"abc\"", "ends too soon"), ("s:3:\"ab", "longer than the data left"),
         ("a:1000000:{}", "length of 1000000"), ("a:1:{i:0;}", "no value begins"), ("a:1:{d:1;i:0;}", "key that is not"),
         ("d:1x;", "not a number"), ("d:nan;", "not a number"), ("X:1;", "no value begins"), ("i:1;i:2;", "bytes after"),
         ("r:0;", "reference to nothing"), ("C:3:\"Box\":100:{}", "length of 100"), ("O:4:\"User\":1:{}", "length of 1"),
