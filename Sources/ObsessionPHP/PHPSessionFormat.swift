@@ -15,7 +15,9 @@ public enum PHPSessionFormat: String, Sendable, CaseIterable {
 
     /// One top-level key of a session and its value as serialized.
     public struct Entry: Sendable, Equatable {
+        /// The key: a string (`php`), or a string or int (`php_serialize`).
         public var key: PHPValue.Key
+        /// Its value as serialized, exactly as it was read or will be written.
         public var serialized: [UInt8]
 
         /// An entry.

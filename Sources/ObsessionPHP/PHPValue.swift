@@ -9,9 +9,13 @@
 /// let text = String(decoding: cart.serialized, as: UTF8.self)  // the same text back
 /// ```
 public enum PHPValue: Sendable, Equatable {
+    /// `N;`
     case null
+    /// `b:0;` or `b:1;`
     case bool(Bool)
+    /// `i:42;`
     case int(Int)
+    /// `d:0.1;`, with `NAN`, `INF` and `-INF`.
     case double(Double)
     /// A PHP string: bytes, not necessarily UTF-8.
     case string([UInt8])
@@ -22,7 +26,9 @@ public enum PHPValue: Sendable, Equatable {
 
     /// One entry of a PHP array.
     public struct Entry: Sendable, Equatable {
+        /// The entry's key.
         public var key: Key
+        /// The entry's value.
         public var value: PHPValue
 
         /// An entry.
@@ -39,7 +45,9 @@ public enum PHPValue: Sendable, Equatable {
     /// A PHP array key: an integer, or a string that is not a canonical decimal integer (PHP
     /// turns `"5"` into `5` itself).
     public enum Key: Sendable, Hashable {
+        /// `i:5;`
         case int(Int)
+        /// `s:1:"a";`, bytes.
         case string([UInt8])
 
         /// The key PHP makes of `text`: an int for a canonical decimal integer, else the string.

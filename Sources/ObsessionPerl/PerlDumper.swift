@@ -29,8 +29,11 @@ public enum PerlDumper {
     /// One top-level key of the session's hash: its value's text as stored, and the value
     /// when a session value can hold it (nil for a blessed object, or one inside).
     public struct Entry: Sendable, Equatable {
+        /// The key.
         public var key: String
+        /// Its value's text, as stored or to be written.
         public var text: [UInt8]
+        /// The value, when a session value can hold it faithfully.
         public var value: SessionValue?
     }
 

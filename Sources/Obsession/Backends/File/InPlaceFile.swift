@@ -14,6 +14,7 @@ import Glibc
 /// try file.rewrite(newBytes, modified: now)
 /// ```
 package struct InPlaceFile: ~Copyable {
+    /// Where the file is, for messages.
     package let path: String
     private let descriptor: FileDescriptor
     /// Why the file could be opened only for reading (a read-only mount, say); nil if writable.
