@@ -1,5 +1,3 @@
-import FastCGI
-import Glibc
 public import Obsession
 public import ObsessionPHP
 
@@ -114,37 +112,22 @@ extension PHPRedisBackend: SessionHolding {
     /// jittered back-off while a PHP or Swift request holds it, up to ``lockTimeout``. Nil when
     /// no session is stored.
     public func hold(_ id: SessionID) throws -> PHPRedisHold? {
-        let token = SessionID.random().text
-        let deadline = MonotonicClock.now + lockTimeout
-        var pause = 0.002
-        while true {
-            let reply = try client.run(.phpHold, keys: [key(id), lockKey(id)], arguments: [
-                Array(token.utf8), Array(String(Int(lockExpiry * 1000)).utf8),
-            ])
-            switch reply {
-            case .null:
-                return nil
-            case .array(let parts) where parts.count == 2:
-                let hold = PHPRedisHold(backend: self, id: id, token: token, entries: [], modified: clock.now)
-                guard case .string(let data) = parts[0], case .integer(let left) = parts[1] else {
-                    hold.release()
-                    throw SessionError.backendFailed("redis: the hold script answered \(reply)")
-                }
-                do {
-                    hold.entries = try format.decode(data)
-                } catch {
-                    hold.release()
-                    throw SessionError.unreadable("session \(id.tag): \(error)")
-                }
-                // phpredis keeps no times: the last use is when the TTL was last set.
-                if left > 0 { hold.modified = clock.now - max(0, lifetime - Int((left + 999) / 1000)) }
-                return hold
-            default:
-                guard MonotonicClock.now < deadline else { throw SessionError.lockTimeout(seconds: lockTimeout) }
-                usleep(UInt32(pause * Double.random(in: 0.5...1.5) * 1_000_000))
-                pause = min(pause * 2, 0.05)
-            }
+        guard let (token, reply) = try client.takeLock(.phpHold, keys: [key(id), lockKey(id)], expiry: lockExpiry,
+                                                       timeout: lockTimeout) else { return nil }
+        let hold = PHPRedisHold(backend: self, id: id, token: token, entries: [], modified: clock.now)
+        guard case .array(let parts) = reply, parts.count == 2, case .string(let data) = parts[0], case .integer(let left) = parts[1] else {
+            hold.release()
+            throw SessionError.backendFailed("redis: the hold script answered \(reply)")
         }
+        do {
+            hold.entries = try format.decode(data)
+        } catch {
+            hold.release()
+            throw SessionError.unreadable("session \(id.tag): \(error)")
+        }
+        // phpredis keeps no times: the last use is when the TTL was last set.
+        if left > 0 { hold.modified = clock.now - max(0, lifetime - Int((left + 999) / 1000)) }
+        return hold
     }
 }
 
@@ -187,10 +170,6 @@ public final class PHPRedisHold: SessionHold {
     /// Releases phpredis's lock if it is still this request's.
     public func release() {
         guard let token = token.take() else { return }
-        do {
-            _ = try backend.client.run(.release, keys: [backend.lockKey(id)], arguments: [Array(token.utf8)])
-        } catch {
-            logLine("session \(id.tag): lock not released (it lapses after \(backend.lockExpiry) s): \(error)", level: .warning)
-        }
+        backend.client.releaseLock(backend.lockKey(id), token: token, of: id, expiry: backend.lockExpiry)
     }
 }

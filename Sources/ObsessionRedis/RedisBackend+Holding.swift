@@ -1,5 +1,3 @@
-import FastCGI
-import Glibc
 public import Obsession
 
 extension RedisBackend: SessionHolding {
@@ -11,37 +9,17 @@ extension RedisBackend: SessionHolding {
         guard case .exclusive(let timeout) = locking else {
             return try load(id).map { RedisHold(backend: self, id: id, token: nil, stored: $0) }
         }
-        let token = SessionID.random().text
-        let deadline = MonotonicClock.now + timeout
-        var pause = 0.002
-        while true {
-            let reply = try client.run(.hold, keys: [key(id), lockKey(id)], arguments: [
-                Array(token.utf8), Array(String(Int(lockExpiry * 1000)).utf8),
-            ])
-            switch reply {
-            case .null:
-                return nil
-            case .array:
-                let hold = RedisHold(backend: self, id: id, token: token, stored: nil)
-                do {
-                    hold.stored = try RedisSessionHash.decode(reply, id: id)
-                } catch {
-                    hold.release()
-                    throw error
-                }
-                return hold
-            default:
-                guard MonotonicClock.now < deadline else { throw SessionError.lockTimeout(seconds: timeout) }
-                // Jitter, so that waiters woken together do not ask together again.
-                usleep(UInt32(pause * Double.random(in: 0.5...1.5) * 1_000_000))
-                pause = min(pause * 2, 0.05)
-            }
+        guard let (token, reply) = try client.takeLock(.hold, keys: [key(id), lockKey(id)], expiry: lockExpiry, timeout: timeout) else {
+            return nil
         }
-    }
-
-    /// Releases the lock `token` names, if it is still held under it.
-    func release(_ id: SessionID, token: String) throws {
-        _ = try client.run(.release, keys: [lockKey(id)], arguments: [Array(token.utf8)])
+        let hold = RedisHold(backend: self, id: id, token: token, stored: nil)
+        do {
+            hold.stored = try RedisSessionHash.decode(reply, id: id)
+        } catch {
+            hold.release()
+            throw error
+        }
+        return hold
     }
 }
 
@@ -82,10 +60,6 @@ public final class RedisHold: SessionHold {
     /// ``RedisBackend/lockExpiry``, and says so in the log.
     public func release() {
         guard let token = token.take() else { return }
-        do {
-            try backend.release(id, token: token)
-        } catch {
-            logLine("session \(id.tag): lock not released (it lapses after \(backend.lockExpiry) s): \(error)", level: .warning)
-        }
+        backend.client.releaseLock(backend.lockKey(id), token: token, of: id, expiry: backend.lockExpiry)
     }
 }
