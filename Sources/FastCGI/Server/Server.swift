@@ -141,6 +141,12 @@ public struct FastCGIServer: Sendable {
 
     private func serveFastCGI(on address: ListenAddress, _ responder: some Responder) throws(ServerError) {
         let webServers = try WebServerAddresses(getenv("FCGI_WEB_SERVER_ADDRS").map { String(cString: $0) })
+        // Whoever sees the socket accept may signal at once: until the signal pipe's handlers
+        // are in place (each unblocks its signals), a stop waits rather than kills outright.
+        var stops = sigset_t()
+        sigemptyset(&stops)
+        for number in [SIGTERM, SIGINT, SIGUSR1] { sigaddset(&stops, number) }
+        pthread_sigmask(SIG_BLOCK, &stops, nil)
         let socket = try ListeningSocket(address, backlog: configuration.backlog)
         defer { socket.close() }
         if configuration.processes > 1 || configuration.maxRequests != nil {
