@@ -80,6 +80,16 @@ public final class RedisBackend: SessionBackend {
     func key(_ id: SessionID) -> String { "\(keyPrefix){\(id.text)}" }
     /// Its lock, in the same hash slot.
     func lockKey(_ id: SessionID) -> String { "\(keyPrefix){\(id.text)}:lock" }
+    /// The set of `user`'s sessions.
+    func userKey(_ user: String) -> String { "\(keyPrefix)user:\(user)" }
+
+    /// The idle and absolute timeouts a save or touch at `time` passes its script: longer by
+    /// how far `time` is ahead of the clock, as a remembered session's is (see
+    /// `Session.storeTime`), so that its TTL runs from now for its whole lifetime.
+    private func timeouts(at time: Int) -> (idle: Int, absolute: Int) {
+        let ahead = max(0, time - SystemClock().now)
+        return (idleTimeout + ahead, absoluteTimeout.map { $0 + ahead } ?? 0)
+    }
 
     /// The session in its hash: one `HGETALL`.
     public func load(_ id: SessionID) throws -> StoredSession? {
@@ -100,8 +110,14 @@ public final class RedisBackend: SessionBackend {
         case .create(let createdAt): arguments = [Array("create".utf8), Array(String(createdAt).utf8)]
         case .update: arguments = [Array("update".utf8), []]
         }
-        arguments += [Array(String(changes.time).utf8), Array(String(idleTimeout).utf8),
-                      Array(String(absoluteTimeout ?? 0).utf8), Array((token ?? "").utf8),
+        let timeouts = timeouts(at: changes.time)
+        if let user = changes.user {
+            // Before the save: the index may name a session that is not the user's, never miss one.
+            _ = try client.run(.recordUser, keys: [userKey(user)],
+                               arguments: [Array(id.text.utf8), Array(String(timeouts.idle * 1000).utf8)], replicas: replicas)
+        }
+        arguments += [Array(String(changes.time).utf8), Array(String(timeouts.idle).utf8), Array(String(timeouts.absolute).utf8),
+                      Array((token ?? "").utf8),
                       Array(String(StoredSession.maxDataSize).utf8), Array(String(changes.set.count).utf8)]
         for (name, value) in changes.set {
             arguments.append(RedisSessionHash.field(name))
@@ -130,13 +146,49 @@ public final class RedisBackend: SessionBackend {
     /// Marks the session used and renews its TTL, with the touch script; nothing is made for a
     /// session not stored.
     public func touch(_ id: SessionID, at time: Int) throws {
+        let timeouts = timeouts(at: time)
         _ = try client.run(.touch, keys: [key(id)], arguments: [
-            Array(String(time).utf8), Array(String(idleTimeout).utf8), Array(String(absoluteTimeout ?? 0).utf8),
+            Array(String(time).utf8), Array(String(timeouts.idle).utf8), Array(String(timeouts.absolute).utf8),
         ], replicas: replicas)
     }
 
     /// Exclusive holds with ``SessionLocking/exclusive(timeout:)``; none with merging.
     public var holding: (any SessionHolding)? {
         if case .exclusive = locking { self } else { nil }
+    }
+}
+
+extension RedisBackend: SessionUserIndexing {
+    /// The members of the user's set: `SMEMBERS`.
+    public func recordedSessions(ofUser user: String) throws -> [SessionID] {
+        let reply = try client.withConnection { try $0.command(["SMEMBERS", userKey(user)]) }
+        guard case .array(let members) = reply else { throw SessionError.backendFailed("redis: SMEMBERS answered \(reply)") }
+        return members.compactMap { $0.text.flatMap { SessionID(validating: $0) } }
+    }
+
+    /// Removes the id from the user's set: `SREM`.
+    public func forget(_ id: SessionID, ofUser user: String) throws {
+        _ = try client.onMaster {
+            try client.write([Array("SREM".utf8), Array(userKey(user).utf8), Array(id.text.utf8)], replicas: replicas, on: $0)
+        }
+    }
+}
+
+extension RedisBackend: SessionListing {
+    /// Every session's key, by `SCAN` over the key prefix, a thousand at a time.
+    public func forEachSession(_ body: (SessionID) throws -> Bool) throws {
+        var cursor = "0"
+        repeat {
+            let reply = try client.withConnection { try $0.command(["SCAN", cursor, "MATCH", "\(keyPrefix){*}", "COUNT", "1000"]) }
+            guard case .array(let parts) = reply, parts.count == 2, let next = parts[0].text, case .array(let keys) = parts[1] else {
+                throw SessionError.backendFailed("redis: SCAN answered \(reply)")
+            }
+            for key in keys {
+                guard let text = key.text, text.hasSuffix("}"),
+                      let id = SessionID(validating: String(text.dropFirst(keyPrefix.utf8.count + 1).dropLast())) else { continue }
+                if try !body(id) { return }
+            }
+            cursor = next
+        } while cursor != "0"
     }
 }

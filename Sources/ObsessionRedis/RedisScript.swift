@@ -90,6 +90,14 @@ struct RedisScript: Sendable {
         return redis.call('HGETALL', KEYS[1])
         """)
 
+    /// Records a session in its user's index, a set that lives as long as its longest-lived
+    /// session. KEYS: the user's set. ARGV: the session's id, its TTL in milliseconds.
+    static let recordUser = RedisScript(name: "record-user", source: """
+        redis.call('SADD', KEYS[1], ARGV[1])
+        if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+        return 1
+        """)
+
     /// Releases a lock if it is still this request's. KEYS: the lock. ARGV: the token.
     static let release = RedisScript(name: "release", source: """
         if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end

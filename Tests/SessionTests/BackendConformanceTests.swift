@@ -242,7 +242,8 @@ struct BackendFixture: Sendable, CustomTestStringConvertible {
         nonisolated(unsafe) var cycled: String?
         _ = exchange(SessionMiddleware(backend: backend, clock: clock) { request, _ in
             let session = try request.session()
-            cycled = exchange(SessionMiddleware(backend: backend, clock: clock) { inner, _ in
+            // No grace period: the old id is deleted, as a logout deletes it.
+            cycled = exchange(SessionMiddleware(backend: backend, cycleGracePeriod: 0, clock: clock) { inner, _ in
                 try inner.session().cycle()
             }, cookie: "_obs=\(id.text)").sessionCookie()
             session["late"] = true

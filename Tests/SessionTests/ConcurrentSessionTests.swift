@@ -108,7 +108,7 @@ import Testing
         nonisolated(unsafe) var newCookie: String?
         _ = exchange(SessionMiddleware(backend: backend, clock: clock) { request, _ in
             let session = try request.session()
-            let login = exchange(SessionMiddleware(backend: backend, clock: clock) { inner, _ in
+            let login = exchange(SessionMiddleware(backend: backend, cycleGracePeriod: 0, clock: clock) { inner, _ in
                 try inner.session().cycle()
             }, cookie: cookie)
             newCookie = login.sessionCookie().map { "_obs=\($0)" }

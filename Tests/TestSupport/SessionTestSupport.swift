@@ -58,8 +58,10 @@ extension SessionBackend {
 
 /// Runs `handler` inside a SessionMiddleware for one in-memory request.
 package func exchange(_ middleware: SessionMiddleware<ClosureResponder>, method: String = "GET", path: String = "/",
-              cookie: String? = nil) -> InMemoryResponse {
-    var parameters = ["REQUEST_METHOD": method, "PATH_INFO": path, "REQUEST_URI": path]
+              query: String = "", cookie: String? = nil, address: String = "192.0.2.1",
+              browser: String = "TestBrowser/1") -> InMemoryResponse {
+    var parameters = ["REQUEST_METHOD": method, "PATH_INFO": path, "REQUEST_URI": path, "QUERY_STRING": query,
+                      "REMOTE_ADDR": address, "HTTP_USER_AGENT": browser]
     if let cookie { parameters["HTTP_COOKIE"] = cookie }
     return FastCGIServer.respond(to: CGIParameters(parameters), with: middleware)
 }

@@ -16,6 +16,8 @@ public final class MemoryBackend: SessionBackend {
 
     private struct State {
         var entries: [SessionID: Entry] = [:]
+        /// Each user's sessions, kept with the entries under the same lock.
+        var users: [String: Set<SessionID>] = [:]
         var tick: UInt64 = 0
 
         mutating func use() -> UInt64 {
@@ -30,8 +32,25 @@ public final class MemoryBackend: SessionBackend {
             guard entries.count > size else { return }
             let count = entries.count - size + size / 16
             for (id, _) in entries.sorted(by: { $0.value.lastUse < $1.value.lastUse }).prefix(count) {
-                entries[id] = nil
+                remove(id)
             }
+        }
+
+        /// Removes session `id` and its place in its user's index.
+        mutating func remove(_ id: SessionID) {
+            guard let entry = entries.removeValue(forKey: id), let user = entry.stored.user else { return }
+            users[user]?.remove(id)
+            if users[user]?.isEmpty == true { users[user] = nil }
+        }
+
+        /// Stores `stored` under `id`, moving it in the index to the user it is logged in as.
+        mutating func store(_ stored: StoredSession, under id: SessionID) {
+            if let previous = entries[id]?.stored.user, previous != stored.user {
+                users[previous]?.remove(id)
+                if users[previous]?.isEmpty == true { users[previous] = nil }
+            }
+            if let user = stored.user { users[user, default: []].insert(id) }
+            entries[id] = Entry(stored: stored, lastUse: use())
         }
     }
 
@@ -62,14 +81,14 @@ public final class MemoryBackend: SessionBackend {
         state.withLock { state in
             let stored = state.entries[id]?.stored
             if let refusal = changes.refusal(over: stored) { return refusal }
-            state.entries[id] = Entry(stored: changes.result(over: stored), lastUse: state.use())
+            state.store(changes.result(over: stored), under: id)
             state.evict(beyond: size)
             return .applied(revision: nil)
         }
     }
 
     public func delete(_ id: SessionID) throws {
-        state.withLock { $0.entries[id] = nil }
+        state.withLock { $0.remove(id) }
     }
 
     public func touch(_ id: SessionID, at time: Int) throws {
@@ -88,7 +107,7 @@ extension MemoryBackend: SessionGarbageCollecting {
     public func collectGarbage(olderThan time: Int, limit: Int) throws -> Int {
         state.withLock { state in
             let stale = state.entries.filter { $0.value.stored.modifiedAt < time }.keys.prefix(limit)
-            for id in stale { state.entries[id] = nil }
+            for id in stale { state.remove(id) }
             return stale.count
         }
     }
@@ -98,4 +117,14 @@ extension MemoryBackend: SessionListing {
     public func forEachSession(_ body: (SessionID) throws -> Bool) throws {
         for id in state.withLock({ Array($0.entries.keys) }) where try !body(id) { return }
     }
+}
+
+extension MemoryBackend: SessionUserIndexing {
+    /// The sessions stored as `user`'s: exactly those, as the index changes with them.
+    public func recordedSessions(ofUser user: String) throws -> [SessionID] {
+        state.withLock { Array($0.users[user] ?? []) }
+    }
+
+    /// Nothing to do: the index never names a session that is not the user's.
+    public func forget(_ id: SessionID, ofUser user: String) throws {}
 }

@@ -5,9 +5,9 @@
 /// changed, never a finished blob: the store applies that atomically its own way, so that two
 /// requests changing different keys of one session both win, and a session deleted meanwhile
 /// stays deleted. What a store can do beyond the four (hold a session for a whole request,
-/// collect expired sessions, list them) it declares by conforming to ``SessionHolding``,
-/// ``SessionGarbageCollecting`` and ``SessionListing``, which the properties below then
-/// expose. A store is done when it passes the conformance suite in the package's tests.
+/// collect expired sessions, list them, index them by user) it declares by conforming to
+/// ``SessionHolding``, ``SessionGarbageCollecting``, ``SessionListing`` and
+/// ``SessionUserIndexing``, which the properties below then expose. A store is done when it passes the conformance suite in the package's tests.
 ///
 /// ```swift
 /// final class DictionaryBackend: SessionBackend, @unchecked Sendable {
@@ -58,6 +58,8 @@ public protocol SessionBackend: Sendable {
     var garbageCollection: (any SessionGarbageCollecting)? { get }
     /// This store's listing of its sessions: nil, unless it conforms to ``SessionListing``.
     var listing: (any SessionListing)? { get }
+    /// This store's index of users' sessions: nil, unless it conforms to ``SessionUserIndexing``.
+    var userIndex: (any SessionUserIndexing)? { get }
 }
 
 extension SessionBackend {
@@ -69,6 +71,8 @@ extension SessionBackend {
     public var garbageCollection: (any SessionGarbageCollecting)? { nil }
     /// None: the store conforms to no ``SessionListing``.
     public var listing: (any SessionListing)? { nil }
+    /// None: the store conforms to no ``SessionUserIndexing``.
+    public var userIndex: (any SessionUserIndexing)? { nil }
 }
 
 extension SessionBackend where Self: SessionHolding {
@@ -84,4 +88,9 @@ extension SessionBackend where Self: SessionGarbageCollecting {
 extension SessionBackend where Self: SessionListing {
     /// The store itself.
     public var listing: (any SessionListing)? { self }
+}
+
+extension SessionBackend where Self: SessionUserIndexing {
+    /// The store itself.
+    public var userIndex: (any SessionUserIndexing)? { self }
 }

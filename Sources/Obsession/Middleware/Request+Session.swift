@@ -46,7 +46,7 @@ final class SessionSlot: RequestAttachmentKey {
 
     func session() throws -> Session {
         if let current { return current }
-        let session = Session(backend: backend, settings: settings)
+        let session = Session(backend: backend, settings: settings, request: request)
         try session.start(clientIDs: clientIDs) { request.log($0, level: .warning) }
         current = session
         return session

@@ -30,6 +30,11 @@ public struct SessionMiddleware<Application: Responder>: Responder {
     ///     default the cookie's `maxAge`, else 1440 (24 minutes, PHP's default).
     ///   - absoluteTimeout: seconds after its creation after which a session is expired whatever
     ///     its use; default none.
+    ///   - cycleGracePeriod: seconds an id cycled away (``Session/cycle()``, a login) still
+    ///     forwards the requests already on their way with it to its successor; default 30, 0: none.
+    ///   - rememberedLifetime: seconds a session remembered at its login
+    ///     (``Session/logIn(user:remember:details:)``) and its cookie live without a request;
+    ///     default 30 days.
     ///   - clock: the time sessions are judged by.
     ///
     /// ```swift
@@ -37,12 +42,13 @@ public struct SessionMiddleware<Application: Responder>: Responder {
     /// ```
     public init(_ application: Application, idPersister: CookieIdPersistence = CookieIdPersistence(),
                 backend: any SessionBackend = FileBackend(), idleTimeout: Int? = nil, absoluteTimeout: Int? = nil,
-                clock: any SessionClock = SystemClock()) {
+                cycleGracePeriod: Int = 30, rememberedLifetime: Int = 30 * 86400, clock: any SessionClock = SystemClock()) {
         self.application = application
         self.backend = backend
         self.settings = SessionMiddlewareSettings(cookie: idPersister, idFormat: backend.idFormat,
                                                   idleTimeout: idleTimeout ?? idPersister.maxAge ?? 1440,
-                                                  absoluteTimeout: absoluteTimeout, clock: clock)
+                                                  absoluteTimeout: absoluteTimeout, cycleGracePeriod: cycleGracePeriod,
+                                                  rememberedLifetime: rememberedLifetime, clock: clock)
     }
 
     /// Runs the application with the request's session at hand, then commits the session
@@ -98,9 +104,11 @@ extension SessionMiddleware where Application == ClosureResponder {
     /// ```
     public init(_ handler: @escaping @Sendable (Request, Response) throws -> Void,
                 idPersister: CookieIdPersistence = CookieIdPersistence(), backend: any SessionBackend = FileBackend(),
-                idleTimeout: Int? = nil, absoluteTimeout: Int? = nil, clock: any SessionClock = SystemClock()) {
+                idleTimeout: Int? = nil, absoluteTimeout: Int? = nil, cycleGracePeriod: Int = 30,
+                rememberedLifetime: Int = 30 * 86400, clock: any SessionClock = SystemClock()) {
         self.init(ClosureResponder(handler), idPersister: idPersister, backend: backend, idleTimeout: idleTimeout,
-                  absoluteTimeout: absoluteTimeout, clock: clock)
+                  absoluteTimeout: absoluteTimeout, cycleGracePeriod: cycleGracePeriod, rememberedLifetime: rememberedLifetime,
+                  clock: clock)
     }
 
     /// Wraps a handler closure written after the options.
@@ -113,9 +121,11 @@ extension SessionMiddleware where Application == ClosureResponder {
     /// ```
     @_disfavoredOverload
     public init(idPersister: CookieIdPersistence = CookieIdPersistence(), backend: any SessionBackend = FileBackend(),
-                idleTimeout: Int? = nil, absoluteTimeout: Int? = nil, clock: any SessionClock = SystemClock(),
+                idleTimeout: Int? = nil, absoluteTimeout: Int? = nil, cycleGracePeriod: Int = 30,
+                rememberedLifetime: Int = 30 * 86400, clock: any SessionClock = SystemClock(),
                 _ handler: @escaping @Sendable (Request, Response) throws -> Void) {
         self.init(ClosureResponder(handler), idPersister: idPersister, backend: backend, idleTimeout: idleTimeout,
-                  absoluteTimeout: absoluteTimeout, clock: clock)
+                  absoluteTimeout: absoluteTimeout, cycleGracePeriod: cycleGracePeriod, rememberedLifetime: rememberedLifetime,
+                  clock: clock)
     }
 }

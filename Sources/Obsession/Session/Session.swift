@@ -42,14 +42,17 @@ public final class Session: Sequence {
         }
     }
 
-    private let backend: any SessionBackend
-    private let settings: SessionMiddlewareSettings
+    let backend: any SessionBackend
+    let settings: SessionMiddlewareSettings
+    /// The request this session is for: its client's address and browser name an old id's
+    /// forward (see ``cycle()``). Nil only for a session made outside a request, in tests.
+    private unowned let request: Request?
     // The variables marked `@exclusivity(unchecked)` skip Swift's run-time exclusivity check, which
     // cost 3–6 % of a request's instructions across these objects. Each is read or assigned
     // whole, or changed by a call whose closure does not touch this object, and no access to one
     // is held while other code runs: keep it so when changing them.
     @exclusivity(unchecked) private var state: State = .fresh(id: nil)
-    @exclusivity(unchecked) private var values: [String: SessionValue] = [:]
+    @exclusivity(unchecked) private(set) var values: [String: SessionValue] = [:]
     @exclusivity(unchecked) private var changes = Changes()
     /// The id the client holds: the cookie it sent, or the one this request set.
     @exclusivity(unchecked) private var clientID: SessionID?
@@ -63,48 +66,86 @@ public final class Session: Sequence {
     /// The id the hold is on.
     @exclusivity(unchecked) private var heldID: SessionID?
 
-    init(backend: any SessionBackend, settings: SessionMiddlewareSettings) {
+    init(backend: any SessionBackend, settings: SessionMiddlewareSettings, request: Request? = nil) {
         self.backend = backend
         self.settings = settings
+        self.request = request
     }
 
     /// Loads the first session the client's ids name that is stored and usable: the client may
     /// send several cookies of the session's name (one tossed in by a sibling domain, say), and
     /// an unknown one before the real one must not log its user out. An unknown, expired or
     /// unreadable session is passed over, and with none left this one stays fresh (it gets a
-    /// new id when saved); `log` hears why.
+    /// new id when saved); `log` hears why. An id cycled away in the last moments forwards to
+    /// its successor (see ``cycle()``), which the client is then given.
     func start(clientIDs ids: [SessionID], log: (String) -> Void) throws {
         for id in ids {
-            let stored: StoredSession?
-            do {
-                if let holding = backend.holding {
-                    hold = try holding.hold(id)
-                    heldID = id
-                    stored = try hold?.load()
-                } else {
-                    stored = try backend.load(id)
-                }
-            } catch SessionError.unreadable(let reason) {
-                log("session \(id.tag) replaced by a fresh one: \(reason)")
+            guard var stored = try fetch(id, log: log) else { continue }
+            var storedID = id
+            if SessionForward.isForward(stored.values) {
+                guard let forward = SessionForward(stored.values, format: settings.idFormat) else { end(); continue }
                 end()
-                continue
+                guard let successor = try follow(forward, from: id, log: log) else { continue }
+                (storedID, stored) = successor
             }
-            guard let stored, try adopt(stored, id: id, log: log) else {
+            guard try adopt(stored, id: storedID, log: log) else {
                 end()
                 continue
             }
             clientID = id
-            if let maxAge = settings.cookie.maxAge, settings.clock.now - stored.modifiedAt > maxAge / 8 { refreshDue = true }
+            if let lifetime = cookieMaxAge, settings.clock.now - lastSeen(stored) > lifetime / 8 { refreshDue = true }
             return
         }
+    }
+
+    /// The session stored under `id`, held for the request if the store holds sessions; nil
+    /// (with the hold let go) if there is none or it is unreadable, which `log` hears.
+    private func fetch(_ id: SessionID, log: (String) -> Void) throws -> StoredSession? {
+        do {
+            let stored: StoredSession?
+            if let holding = backend.holding {
+                hold = try holding.hold(id)
+                heldID = id
+                stored = try hold?.load()
+            } else {
+                stored = try backend.load(id)
+            }
+            if stored == nil { end() }
+            return stored
+        } catch SessionError.unreadable(let reason) {
+            log("session \(id.tag) replaced by a fresh one: \(reason)")
+            end()
+            return nil
+        }
+    }
+
+    /// The session an old id forwards to, if the forward still stands for this client: once, to
+    /// a session that is itself no forward. An expired forward is removed.
+    private func follow(_ forward: SessionForward, from id: SessionID, log: (String) -> Void) throws -> (SessionID, StoredSession)? {
+        let now = settings.clock.now
+        guard now <= forward.until else {
+            log("session \(id.tag) was cycled away: its grace period ended \(now - forward.until) s ago")
+            try backend.delete(id)
+            return nil
+        }
+        guard forward.client == SessionForward.fingerprint(of: request) else {
+            log("session \(id.tag) was cycled: its forward is for another client")
+            return nil
+        }
+        guard let stored = try fetch(forward.successor, log: log), !SessionForward.isForward(stored.values) else {
+            end()
+            return nil
+        }
+        return (forward.successor, stored)
     }
 
     /// Makes `stored`, the session `id`, this request's session if it has not expired; an
     /// expired one is removed. False, with the reason told to `log`, when it cannot be used.
     private func adopt(_ stored: StoredSession, id: SessionID, log: (String) -> Void) throws -> Bool {
         let now = settings.clock.now
-        if now - stored.modifiedAt > settings.idleTimeout {
-            log("session \(id.tag) expired after \(now - stored.modifiedAt) s idle (limit \(settings.idleTimeout) s)")
+        let idle = now - lastSeen(stored), limit = settings.idleTimeout + Self.rememberedExtension(of: stored.values)
+        if idle > limit {
+            log("session \(id.tag) expired after \(idle) s idle (limit \(limit) s)")
             try backend.delete(id)
             return false
         }
@@ -113,6 +154,7 @@ public final class Session: Sequence {
             try backend.delete(id)
             return false
         }
+        guard !SessionForward.isForward(stored.values) else { return false }
         state = .stored(id: id, revision: stored.revision)
         values = stored.values
         changes = Changes()
@@ -191,16 +233,15 @@ public final class Session: Sequence {
     /// ```
     public func save() throws {
         for key in changes.assigned { try values[key]?.checkDepth(under: key) }
-        let now = settings.clock.now
         switch state {
         case .fresh(let id):
             guard !values.isEmpty else { break }
-            state = .stored(id: try create(under: id ?? settings.idFormat.random(), at: now), revision: nil)
+            state = .stored(id: try create(under: id ?? settings.idFormat.random()), revision: nil)
         case .stored(let id, let revision):
             var assigned: [String: SessionValue] = [:]
             for key in changes.assigned { assigned[key] = values[key] }
             let update = SessionChanges(kind: .update(basedOn: revision), set: assigned, removed: changes.removed,
-                                        whole: values, time: now)
+                                        whole: values, time: storeTime)
             let outcome = if let hold, heldID == id { try hold.apply(update) } else { try backend.apply(update, to: id) }
             switch outcome {
             case .applied(let newRevision): state = .stored(id: id, revision: newRevision)
@@ -216,10 +257,11 @@ public final class Session: Sequence {
 
     /// Stores the values as a new session under `id`, or under another fresh id should that one
     /// be taken; returns the id used.
-    private func create(under id: SessionID, at now: Int) throws -> SessionID {
+    private func create(under id: SessionID) throws -> SessionID {
         var id = id
         while true {
-            let creation = SessionChanges(kind: .create(createdAt: now), set: values, removed: [], whole: values, time: now)
+            let creation = SessionChanges(kind: .create(createdAt: settings.clock.now), set: values, removed: [], whole: values,
+                                          time: storeTime)
             if case .applied = try backend.apply(creation, to: id) {
                 settings.sessionsCreated.add(1, ordering: .relaxed)
                 return id
@@ -228,9 +270,15 @@ public final class Session: Sequence {
         }
     }
 
-    /// Gives the session a new id and a new CSRF token, keeping its other data, and removes the
-    /// old id from the store. Do this when privileges change (a login), so that an id or a
-    /// token known before is worth nothing after.
+    /// Gives the session a new id and a new CSRF token, keeping its other data, and ends the
+    /// old id. Do this when privileges change (a login), so that an id or a token known before
+    /// is worth nothing after.
+    ///
+    /// For the middleware's `cycleGracePeriod` (30 s unless set; 0 turns it off) the old id
+    /// forwards: a request already on its way with it, from the same address and browser, gets
+    /// this session and its new cookie rather than a fresh empty session. The old id holds
+    /// nothing else: it cannot be saved under, cycled or forwarded again, and a logout of the
+    /// new session leaves it forwarding to nothing.
     ///
     /// ```swift
     /// try session.cycle()
@@ -239,16 +287,28 @@ public final class Session: Sequence {
     public func cycle() throws {
         values[Self.csrfKey] = nil
         for key in values.keys { try values[key]?.checkDepth(under: key) }
-        let old: SessionID?
-        if case .stored(let id, _) = state { old = id } else { old = nil }
+        let old: (id: SessionID, revision: UInt64?)?
+        if case .stored(let id, let revision) = state { old = (id, revision) } else { old = nil }
+        var successor: SessionID?
         if values.isEmpty {
             state = .fresh(id: nil)
         } else {
-            state = .stored(id: try create(under: settings.idFormat.random(), at: settings.clock.now), revision: nil)
+            let id = try create(under: settings.idFormat.random())
+            state = .stored(id: id, revision: nil)
+            successor = id
         }
+        let removed = Set(values.keys).union(changes.removed).union([Self.csrfKey])
         changes = Changes()
         refreshDue = false
-        if let old { try backend.delete(old) }
+        guard let old else { return }
+        guard let successor, settings.cycleGracePeriod > 0 else { return try backend.delete(old.id) }
+        // The old id keeps only its forward (the keys another request added meanwhile too, which
+        // no request reads again).
+        let forward = SessionForward(successor: successor, until: settings.clock.now + settings.cycleGracePeriod,
+                                     client: SessionForward.fingerprint(of: request))
+        let stub = SessionChanges(kind: .update(basedOn: old.revision), set: [SessionForward.key: forward.value],
+                                  removed: removed, whole: [SessionForward.key: forward.value], time: settings.clock.now)
+        if let hold, heldID == old.id { _ = try hold.apply(stub) } else { _ = try backend.apply(stub, to: old.id) }
     }
 
     /// Switches this request to the stored session `id`, for a service that passes the id by
@@ -294,7 +354,7 @@ public final class Session: Sequence {
         }
         if !changes.isEmpty { try save() }
         if case .stored(let id, _) = state { storedID = id } else { storedID = nil }
-        if refreshDue, let storedID { try backend.touch(storedID, at: settings.clock.now) }
+        if refreshDue, let storedID { try backend.touch(storedID, at: storeTime) }
         // The answer depends on the session: no shared cache may give it to another client.
         try response.vary(by: "Cookie")
         guard storedID != clientID || refreshDue else {
@@ -302,7 +362,9 @@ public final class Session: Sequence {
             return
         }
         if let storedID {
-            try response.setCookie(settings.cookie.cookie(for: storedID))
+            var cookie = settings.cookie.cookie(for: storedID)
+            cookie.maxAge = cookieMaxAge
+            try response.setCookie(cookie)
         } else {
             try response.setCookie(settings.cookie.expiredCookie())
         }

@@ -19,6 +19,8 @@ public enum SessionError: HTTPStatusError, Equatable, CustomStringConvertible {
     /// The store cannot be reached (a Redis server down, say): 503 with `Retry-After`, and the
     /// request that needed the session writes nothing. Service resumes when the store returns.
     case unavailable(String)
+    /// The store cannot do what was asked at all (list a user's sessions, say); the string says what.
+    case unsupported(String)
 
     /// 503 for a lock that timed out or a store out of reach (try again later), 500 for the rest.
     public var status: Int {
@@ -41,6 +43,7 @@ public enum SessionError: HTTPStatusError, Equatable, CustomStringConvertible {
         case .backendFailed(let reason, _): "session backend failed: \(reason)"
         case .coding(let reason): "session data: \(reason)"
         case .unavailable(let reason): "session store unavailable: \(reason)"
+        case .unsupported(let what): "not supported: \(what)"
         }
     }
 }

@@ -22,6 +22,15 @@ public enum SessionValue: Sendable, Hashable {
 
     /// The integer, if this is one.
     public var intValue: Int? { if case .int(let value) = self { value } else { nil } }
+    /// The integer, if this is one or a string of one: what the session layer's own records
+    /// (times) read as, for a store whose format writes large numbers as strings (Perl's).
+    var recordedInt: Int? {
+        switch self {
+        case .int(let value): value
+        case .string(let text): Int(text)
+        default: nil
+        }
+    }
     /// The number as a double, if this is an integer or a double.
     public var doubleValue: Double? {
         switch self {

@@ -15,7 +15,9 @@ extension FileBackend: SessionListing {
 
 extension FileBackend: SessionGarbageCollecting {
     /// Removes session files idle since before `time`, lock files whose session is gone and
-    /// temporary files a crash left; a file a writer holds locked is left for a later pass.
+    /// temporary files a crash left; a file a writer holds locked is left for a later pass. The
+    /// index of users' sessions loses the entries of sessions gone, in a pass over all of it
+    /// (with `limit: .max`), or at most once an hour.
     ///
     /// A pass stops after `limit` removals, or at the end of a leaf directory once it has looked
     /// at 16 × `limit` files, and the next pass starts where it stopped: passes with a small
@@ -26,6 +28,7 @@ extension FileBackend: SessionGarbageCollecting {
     /// let removed = try backend.collectGarbage(olderThan: SystemClock().now - 1440, limit: 10_000)
     /// ```
     public func collectGarbage(olderThan time: Int, limit: Int) throws -> Int {
+        try sweepUserIndexIfDue(whole: limit == .max)
         let store = SessionDirectory(layout: layout)
         // A replacement a crash left behind: an hour is far longer than any write takes.
         let strayBefore = min(time, clock.now - 3600)

@@ -57,6 +57,8 @@ public final class FileBackend: SessionBackend {
     private let directoryReady = Atomic<Bool>(false)
     /// The leaf directory where the next bounded garbage collection starts.
     let collectionCursor = Atomic<Int>(0)
+    /// When the index of users' sessions was last swept of entries whose session is gone.
+    let userIndexSwept = Atomic<Int>(0)
     /// The most data one session may hold.
     static let maxDataSize = StoredSession.maxDataSize
 
@@ -148,6 +150,7 @@ public final class FileBackend: SessionBackend {
     /// what is stored first: a record unchanged since the request read it (its checksum is the
     /// revision the request holds) takes the request's whole view without being decoded.
     public func apply(_ changes: SessionChanges, to id: SessionID) throws -> SessionChanges.Outcome {
+        try recordUser(of: changes, for: id)
         switch changes.kind {
         case .create(let createdAt):
             let record = try Self.record(of: changes.whole, createdAt: createdAt)
@@ -166,6 +169,7 @@ public final class FileBackend: SessionBackend {
     /// Applies `changes` to session `id` through its `file`, opened when the request's hold
     /// began; through the path again if a rename replaced the file meanwhile.
     func apply(_ changes: SessionChanges, to id: SessionID, through file: consuming RecordFile) throws -> SessionChanges.Outcome {
+        try recordUser(of: changes, for: id)
         if let outcome = try update(file, at: layout.path(of: id), with: changes) { return outcome }
         return try apply(changes, to: id)
     }

@@ -1,7 +1,8 @@
 /// Where a file store keeps each session, the one place that says so:
 /// `directory/[c1/[c2/]]prefix<id>`, the id's first `fanOut` characters naming the levels (`.`
 /// named `_`), beside it `…<id>.lock` (an exclusive hold) and `…<id>.tmp.<random>` (a larger
-/// record on its way in). Saving, holding, listing and collecting all place and read names here.
+/// record on its way in), and `directory/users/<hash>/<id>` the index of users' sessions.
+/// Saving, holding, listing and collecting all place and read names here.
 ///
 /// ```swift
 /// let layout = FileLayout(directory: "/var/lib/app/sessions", prefix: "s_", fanOut: 2)
@@ -37,6 +38,19 @@ struct FileLayout: Sendable {
             path.append(prefix)
             path.append(id.text)
         }
+    }
+
+    /// The directory of the index of users' sessions: `directory/users`, a name no fan-out
+    /// level (one character) or session file (the prefix and an id) can have.
+    var userIndexDirectory: String { directory + "/users" }
+
+    /// `user`'s index directory: `users/` and a 64-bit hash of the name, which any name fits;
+    /// two users whose names share a hash share a directory, and the session layer tells their
+    /// sessions apart by the user each stores.
+    func userIndexPath(of user: String) -> String {
+        var hash = FNV1a()
+        hash.add(user.utf8)
+        return userIndexDirectory + "/" + String(hash.value, radix: 16)
     }
 
     /// The file that holds session `id` for a request, beside its session file.

@@ -1,0 +1,68 @@
+import Glibc
+
+extension FileBackend: SessionUserIndexing {
+    /// The ids in `user`'s index directory (see ``FileLayout/userIndexPath(of:)``): an empty
+    /// file per session, made before the session first stores the user.
+    public func recordedSessions(ofUser user: String) throws -> [SessionID] {
+        try Self.names(in: layout.userIndexPath(of: user)).compactMap { SessionID(validating: $0) }
+    }
+
+    /// Removes `id`'s entry from `user`'s index directory, and the directory once empty.
+    public func forget(_ id: SessionID, ofUser user: String) throws {
+        let path = layout.userIndexPath(of: user)
+        guard unlink(path + "/" + id.text) == 0 || errno == ENOENT else {
+            throw SessionError.backendFailed("cannot remove \(path)/\(id.tag): \(Errno.current)", errno: errno)
+        }
+        rmdir(path)
+    }
+
+    /// Records `id` in the index of the user `changes` log it in as, if they do: called before
+    /// the changes are applied, so the index never misses a session of the user.
+    func recordUser(of changes: SessionChanges, for id: SessionID) throws {
+        guard let user = changes.user else { return }
+        try prepareDirectory()
+        let path = layout.userIndexPath(of: user)
+        try makePrivateDirectory(layout.userIndexDirectory)
+        try makePrivateDirectory(path)
+        let descriptor = open(path + "/" + id.text, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw SessionError.backendFailed("cannot record the session in \(path): \(Errno.current)", errno: errno)
+        }
+        close(descriptor)
+    }
+
+    /// Removes the index entries whose session file is gone (expired, deleted, never written),
+    /// if `whole` or an hour has passed since the last sweep; returns how many went.
+    @discardableResult
+    func sweepUserIndexIfDue(whole: Bool) throws -> Int {
+        let now = clock.now, last = userIndexSwept.load(ordering: .relaxed)
+        guard whole || now - last >= 3600,
+              userIndexSwept.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged else { return 0 }
+        var removed = 0
+        for user in try Self.names(in: layout.userIndexDirectory) {
+            let path = layout.userIndexDirectory + "/" + user
+            for name in try Self.names(in: path) {
+                guard let id = SessionID(validating: name), access(layout.path(of: id), F_OK) != 0, errno == ENOENT else { continue }
+                if unlink(path + "/" + name) == 0 { removed += 1 }
+            }
+            rmdir(path)
+        }
+        return removed
+    }
+
+    /// The names in directory `path` but `.` and `..`; none if it does not exist.
+    private static func names(in path: String) throws -> [String] {
+        guard let stream = opendir(path) else {
+            if errno == ENOENT { return [] }
+            throw SessionError.backendFailed("cannot list \(path): \(Errno.current)", errno: errno)
+        }
+        defer { closedir(stream) }
+        var names: [String] = []
+        while let entry = readdir(stream) {
+            // Read in place: the record is only as long as its name (see SessionDirectory).
+            let name = String(cString: UnsafeRawPointer(entry.pointer(to: \.d_name)!).assumingMemoryBound(to: CChar.self))
+            if name != ".", name != ".." { names.append(name) }
+        }
+        return names
+    }
+}
