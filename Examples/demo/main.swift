@@ -16,9 +16,11 @@
 // the idle timeout, as session.gc_maxlifetime), shared with the PHP pages of a site moving to Swift;
 // with --perl-sessions, CGI::Session's file driver's directory (--cookie-name CGISESSID).
 //
-//     GET  /              visit counter, the logged-in user, a login form, a logout button, the flash
-//     POST /login         form fields user and csrf: new session id, user stored, flash, 303 to /
+//     GET  /              visit counter, the logged-in user, a login form (remember me), the flash
+//     POST /login         form fields user, csrf, remember=on: logged in (new id), flash, 303 to /
 //     POST /logout        form field csrf: session deleted, 303 to /
+//     GET  /sessions      the user's active sessions: address, browser, last seen, log-out buttons
+//     POST /sessions/logout  form fields csrf and id (a session's tag) or all=others: 303 to /sessions
 //     GET  /session.json  the session's data as JSON (creates no session)
 //     POST /incr?key=K    adds 1 to the integer session[K] and answers the new value
 import Obsession
@@ -35,21 +37,22 @@ func home(_ request: Request, _ response: Response) throws {
     let session = try request.session()
     let visits = (session["visits"]?.intValue ?? 0) + 1
     session["visits"] = .int(visits)
-    let user = session["user"]?.stringValue
-    var page = "<!doctype html>\n<html><head><meta charset=utf-8><title>Obsession demo</title></head><body>\n"
-    for message in session.takeFlashes() { page += "<p class=flash>\(escapeHTML(message))</p>\n" }
-    page += "<p>Visits in this session: <b id=visits>\(visits)</b></p>\n"
     let token = escapeHTML(session.csrfToken)
-    if let user {
-        page += "<p>Logged in as <b id=user>\(escapeHTML(user))</b></p>\n"
-        page += "<form method=post action=/logout><input type=hidden name=csrf value=\"\(token)\"><button>Log out</button></form>\n"
+    var page = Page(title: session.user.map { "Welcome, \($0)" } ?? "Sessions, kept on the server")
+    page.body += "<section class=card><p>Visits in this session</p><p class=count><b id=visits>\(visits)</b></p></section>\n"
+    if session.user != nil {
+        page.body += "<section class=card><p>This session is \(session.isRemembered ? "remembered for 30 days" : "kept until you close the browser")."
+        page.body += " See <a href=\"/sessions\">where else you are signed in</a>.</p></section>\n"
     } else {
-        page += "<p>Not logged in.</p>\n"
+        page.body += """
+            <section class=card><form method=post action="/login"><input type=hidden name=csrf value="\(token)">
+            <p><label>Name <input type=text name=user placeholder=name required maxlength=100></label></p>
+            <p><label><input type=checkbox name=remember value=on> Remember me</label></p>
+            <p><button>Log in</button></p></form></section>
+
+            """
     }
-    page += "<form method=post action=/login><input type=hidden name=csrf value=\"\(token)\">"
-    page += "<input name=user placeholder=name><button>Log in</button></form>\n</body></html>\n"
-    try response.setHeader("Content-Type", "text/html; charset=utf-8")
-    try response.write(page)
+    try page.write(to: response, session: session)
 }
 
 func login(_ request: Request, _ response: Response) throws {
@@ -58,8 +61,9 @@ func login(_ request: Request, _ response: Response) throws {
     guard session.isValidCSRFToken(form.fields["csrf"]) else { throw Status(status: 403) }
     let user = form.fields["user"] ?? ""
     guard !user.isEmpty, user.count <= 100 else { throw Status(status: 400) }
-    try session.cycle()
-    session["user"] = .string(user)
+    let browser = String((request.header("User-Agent") ?? "unknown").prefix(200))
+    try session.logIn(user: user, remember: form.fields["remember"] == "on",
+                      details: ["address": .string(request.remoteAddress ?? "unknown"), "browser": .string(browser)])
     session.flash("Welcome, \(user).")
     try response.redirect(to: "/")
 }
@@ -92,7 +96,10 @@ func route(_ request: Request, _ response: Response) throws {
     case ("POST", "/logout"): try logout(request, response)
     case ("GET", "/session.json"): try sessionJSON(request, response)
     case ("POST", "/incr"): try increment(request, response)
-    case (_, "/"), (_, "/login"), (_, "/logout"), (_, "/session.json"), (_, "/incr"): throw Status(status: 405)
+    case ("GET", "/sessions"), ("HEAD", "/sessions"): try activeSessions(request, response)
+    case ("POST", "/sessions/logout"): try logOutSessions(request, response)
+    case (_, "/"), (_, "/login"), (_, "/logout"), (_, "/session.json"), (_, "/incr"), (_, "/sessions"), (_, "/sessions/logout"):
+        throw Status(status: 405)
     default: throw Status(status: 404)
     }
 }

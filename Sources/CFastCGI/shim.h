@@ -68,4 +68,19 @@ static inline int obsession_openat(int directory, const char *path, int flags) {
     return openat(directory, path, flags);
 }
 
+/* Relaxed atomic arithmetic on a counter in memory that processes share (a scoreboard mapped
+   before fork), where Swift's Atomic cannot be placed. */
+static inline long obsession_shared_add(long *counter, long amount) {
+    return __atomic_add_fetch(counter, amount, __ATOMIC_RELAXED);
+}
+static inline long obsession_shared_load(long *counter) {
+    return __atomic_load_n(counter, __ATOMIC_RELAXED);
+}
+static inline void obsession_shared_store(long *counter, long value) {
+    __atomic_store_n(counter, value, __ATOMIC_RELAXED);
+}
+static inline int obsession_shared_claim(long *counter, long expected, long desired) {
+    return __atomic_compare_exchange_n(counter, &expected, desired, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
 #endif

@@ -39,6 +39,7 @@ public final class RedisBackend: SessionBackend {
     public let idleTimeout: Int
     /// Seconds after its creation after which Redis expires a session; nil for none.
     public let absoluteTimeout: Int?
+    private let clock: any SessionClock
     /// What every key starts with, before the session's id in braces (a Redis Cluster hash tag).
     public let keyPrefix: String
     /// Seconds after which a lock whose holder died lapses.
@@ -59,6 +60,8 @@ public final class RedisBackend: SessionBackend {
     ///   - timeout: seconds to connect, and to wait for each reply.
     ///   - lockExpiry: seconds an exclusive lock outlives a holder that died; longer than any
     ///     request runs.
+    ///   - clock: the time TTLs run from: a save or touch stamped later or earlier than it (a
+    ///     remembered session, an id cycled away) lives that much longer or shorter.
     ///
     /// ```swift
     /// let backend = RedisBackend(try RedisServer(url: "unix:///run/redis/redis-server.sock"),
@@ -66,7 +69,7 @@ public final class RedisBackend: SessionBackend {
     /// ```
     public init(_ server: RedisServer, sentinel: RedisSentinel? = nil, locking: SessionLocking = .merge, replicas: Int = 0,
                 idleTimeout: Int = 1440, absoluteTimeout: Int? = nil, keyPrefix: String = "obsession:",
-                timeout: Double = 1, lockExpiry: Double = 60) {
+                timeout: Double = 1, lockExpiry: Double = 60, clock: any SessionClock = SystemClock()) {
         client = RedisClient(server: server, sentinel: sentinel, timeout: timeout)
         self.locking = locking
         self.replicas = max(replicas, 0)
@@ -74,6 +77,7 @@ public final class RedisBackend: SessionBackend {
         self.absoluteTimeout = absoluteTimeout
         self.keyPrefix = keyPrefix
         self.lockExpiry = lockExpiry
+        self.clock = clock
     }
 
     /// The hash of session `id`.
@@ -84,10 +88,11 @@ public final class RedisBackend: SessionBackend {
     func userKey(_ user: String) -> String { "\(keyPrefix)user:\(user)" }
 
     /// The idle and absolute timeouts a save or touch at `time` passes its script: longer by
-    /// how far `time` is ahead of the clock, as a remembered session's is (see
-    /// `Session.storeTime`), so that its TTL runs from now for its whole lifetime.
+    /// how far `time` is ahead of the clock (a remembered session's, see `Session.storeTime`),
+    /// shorter by how far it is behind (an id cycled away, kept for its grace period), so that
+    /// the TTL runs from now.
     private func timeouts(at time: Int) -> (idle: Int, absolute: Int) {
-        let ahead = max(0, time - SystemClock().now)
+        let ahead = time - clock.now
         return (idleTimeout + ahead, absoluteTimeout.map { $0 + ahead } ?? 0)
     }
 

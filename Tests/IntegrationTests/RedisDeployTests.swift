@@ -47,7 +47,11 @@ struct RedisDeployTests {
         let page = try HTTPClient.request(port: nginx.port, method: "GET", path: "/", headers: [("Cookie", cookie)])
         let logout = try HTTPClient.request(port: nginx.port, "/logout", method: "POST", cookie: cookie, form: "csrf=\(try #require(page.csrfToken))")
         #expect(logout.status == 303)
-        #expect(try redis.cli("DBSIZE") == "0")
+        // Only the id cycled away at the login is left: its forward, for the rest of the grace period.
+        #expect(try redis.cli("DBSIZE") == "1")
+        let forward = try redis.cli("KEYS", "*")
+        #expect(forward == "obsession:{\(home.sessionCookie?.dropFirst(5) ?? "")}")
+        #expect((Int(try redis.cli("TTL", forward)) ?? 99) <= 30)
         // The store's user can do what the store does, and nothing else.
         let refused = try redis.cli(["--user", "obsession", "--pass", "s3cret", "--no-auth-warning", "FLUSHALL"])
         #expect(refused.contains("NOPERM"), "\(refused)")

@@ -19,13 +19,36 @@ import Testing
         #expect(try demo.request("/logout", method: "POST", cookie: login.sessionCookie, form: "csrf=\(planted)").status == 403)
     }
 
+    @Test func anIdPlantedBeforeALoginIsWorthNothingToAnotherClientDuringTheGracePeriod() throws {
+        let directory = try TemporaryDirectory()
+        let demo = try DemoServer(in: directory)
+        // The attacker's own visit gives the id planted in the victim's browser.
+        let planted = try #require(try demo.request("/").sessionCookie)
+        let page = try demo.nginx.request("/", headers: [("Cookie", planted), ("User-Agent", "Victim/1")])
+        let token = try #require(page.csrfToken)
+        let login = try demo.nginx.request("/login", method: "POST",
+                                           headers: [("Cookie", planted), ("User-Agent", "Victim/1"),
+                                                     ("Content-Type", "application/x-www-form-urlencoded")],
+                                           body: Array("user=victim&csrf=\(token)".utf8))
+        let victim = try #require(login.sessionCookie)
+        #expect(victim != planted)
+        // Within the grace period, the planted id from the attacker's browser: nothing.
+        let attacker = try demo.nginx.request("/session.json", headers: [("Cookie", planted), ("User-Agent", "Attacker/1")])
+        #expect(attacker.text == "{}\n")
+        #expect(attacker.sessionCookie == nil)
+        // The victim's own request already on its way with the planted id: forwarded.
+        let late = try demo.nginx.request("/session.json", headers: [("Cookie", planted), ("User-Agent", "Victim/1")])
+        #expect(late.text.contains("\"_user\":\"victim\""))
+        #expect(late.sessionCookie == victim)
+    }
+
     @Test func unknownCookieOfTheSameNameBeforeTheRealOneDoesNotLogTheUserOut() throws {
         let directory = try TemporaryDirectory()
         let demo = try DemoServer(in: directory)
         let (cookie, _) = try demo.logIn("ann")
         let tossed = "_obs=" + String(repeating: "Q", count: 40)
         let response = try demo.request("/session.json", cookie: "\(tossed); \(cookie)")
-        #expect(response.text.contains("\"user\":\"ann\""))
+        #expect(response.text.contains("\"_user\":\"ann\""))
         #expect(response.values("Set-Cookie").isEmpty)
     }
 

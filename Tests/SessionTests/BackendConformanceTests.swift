@@ -74,10 +74,10 @@ struct BackendFixture: Sendable, CustomTestStringConvertible {
     static func redis(unixSocket: Bool) -> BackendFixture {
         BackendFixture(
             name: unixSocket ? "redis, unix socket" : "redis",
-            make: { directory, _, exclusive in
+            make: { directory, clock, exclusive in
                 let redis = try RedisProcess(in: directory)
                 let server = unixSocket ? RedisServer(.unix(path: redis.socketPath)) : redis.server
-                return (RedisBackend(server, locking: exclusive ? .exclusive(timeout: 5) : .merge), redis)
+                return (RedisBackend(server, locking: exclusive ? .exclusive(timeout: 5) : .merge, clock: clock), redis)
             },
             holds: true,
             collects: false,

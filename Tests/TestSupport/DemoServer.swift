@@ -27,8 +27,10 @@ package final class DemoServer {
                           extra: nginxExtra)
     }
 
-    /// The session files' names.
-    package var sessionFiles: [String] { ((try? FileManager.default.contentsOfDirectory(atPath: sessions)) ?? []).sorted() }
+    /// The session files' names (not the index of users' sessions, `users`).
+    package var sessionFiles: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: sessions)) ?? []).filter { $0 != "users" }.sorted()
+    }
 
     package func request(_ path: String, method: String = "GET", cookie: String? = nil, form: String? = nil) throws -> HTTPResponse {
         try nginx.request(path, method: method, cookie: cookie, form: form)

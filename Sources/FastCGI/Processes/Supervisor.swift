@@ -29,9 +29,13 @@ final class Supervisor {
     private var pendingRestarts: [Double] = []
     private var signals: SignalPipe?
 
-    init(configuration: FastCGIServer.Configuration, address: ListenAddress) {
+    /// The counters the status page reads, where a process gone frees its slot.
+    private let board: Scoreboard
+
+    init(configuration: FastCGIServer.Configuration, address: ListenAddress, board: Scoreboard) {
         self.configuration = configuration
         self.address = address
+        self.board = board
     }
 
     /// Supervises worker processes that each run `work`, until SIGTERM or SIGINT.
@@ -125,6 +129,7 @@ final class Supervisor {
         while true {
             let pid = waitpid(-1, &status, WNOHANG)
             guard pid > 0, let worker = workers.removeValue(forKey: pid) else { return }
+            board.releaseSlot(of: pid)
             let exited = status & 0x7F == 0
             let code = (status >> 8) & 0xFF
             if worker.generation < generation {
@@ -138,6 +143,7 @@ final class Supervisor {
                 quickCrashes = MonotonicClock.now - worker.started < 10 ? quickCrashes + 1 : 0
                 let delay = Self.backOff(quickCrashes)
                 restarts += 1
+                board.countRestart()
                 logLine("worker process \(pid) \(cause); restarting it in \(delay) s")
                 pendingRestarts.append(MonotonicClock.now + delay)
             }

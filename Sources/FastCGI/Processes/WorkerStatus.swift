@@ -1,33 +1,41 @@
 import Glibc
-import Synchronization
 
-/// What an operator asks a worker process with SIGUSR1: its workers busy and idle, the requests
-/// it served, and the listen queue when the kernel tells it (TCP).
+/// One worker process's counters on the server's ``Scoreboard``: its workers busy and the
+/// requests it served, which the status page sums over every process, and which an operator
+/// asks this process alone for with SIGUSR1.
 final class WorkerStatus: Sendable {
-    private let busy = Atomic<Int>(0)
-    private let served = Atomic<Int>(0)
+    let board: Scoreboard
+    private let slot: Int
+
+    /// Takes a slot of `board` for this process.
+    init(board: Scoreboard) {
+        self.board = board
+        slot = board.claimSlot()
+    }
 
     /// Marks a worker busy for the length of one request.
     func serving(_ body: () -> Void) {
-        busy.wrappingAdd(1, ordering: .relaxed)
+        board.add(1, to: .busy, of: slot)
         body()
-        busy.wrappingSubtract(1, ordering: .relaxed)
-        served.wrappingAdd(1, ordering: .relaxed)
+        board.add(-1, to: .busy, of: slot)
+        board.add(1, to: .served, of: slot)
     }
 
-    /// Writes the status line.
+    /// Writes the status line of this process.
     func report(workers: Int, listenDescriptor: Int32) {
-        let busyNow = busy.load(ordering: .relaxed)
-        logLine("status: \(workers) workers, \(busyNow) busy, \(workers - busyNow) idle, "
-                + "\(served.load(ordering: .relaxed)) requests served, listen queue \(Self.listenQueue(listenDescriptor))")
+        let busy = board.value(of: .busy, in: slot)
+        let queue = Self.listenQueue(listenDescriptor).map { "\($0.waiting) of \($0.limit)" } ?? "not reported (Unix socket)"
+        logLine("status: \(workers) workers, \(busy) busy, \(workers - busy) idle, "
+                + "\(board.value(of: .served, in: slot)) requests served, listen queue \(queue)")
     }
 
-    /// Connections waiting to be accepted, which Linux reports for a TCP listening socket
-    /// (`tcpi_unacked`); a Unix socket's queue is not exposed this way.
-    private static func listenQueue(_ descriptor: Int32) -> String {
+    /// Connections waiting to be accepted and the queue's length, which Linux reports for a TCP
+    /// listening socket (`tcpi_unacked`, `tcpi_sacked`); nil for a Unix socket, whose queue is
+    /// not exposed this way.
+    static func listenQueue(_ descriptor: Int32) -> (waiting: Int, limit: Int)? {
         var info = tcp_info()
         var length = socklen_t(MemoryLayout<tcp_info>.size)
-        guard getsockopt(descriptor, Int32(IPPROTO_TCP), TCP_INFO, &info, &length) == 0 else { return "not reported (Unix socket)" }
-        return "\(info.tcpi_unacked) of \(info.tcpi_sacked)"
+        guard getsockopt(descriptor, Int32(IPPROTO_TCP), TCP_INFO, &info, &length) == 0 else { return nil }
+        return (Int(info.tcpi_unacked), Int(info.tcpi_sacked))
     }
 }

@@ -19,6 +19,11 @@ public protocol Responder: Sendable {
     /// removing expired sessions; return at once when there is none to do, since it runs after
     /// every request. The default does nothing.
     func idle()
+
+    /// What this responder adds to the server's status page (`--status-path`): a session
+    /// store's kind and health, say. Called for each request of the page, so keep it cheap.
+    /// The default adds nothing.
+    func status() -> [StatusField]
 }
 
 extension Responder {
@@ -28,6 +33,13 @@ extension Responder {
     /// struct Hello: Responder { func respond(to: Request, with: Response) throws {} }  // idle() is this one
     /// ```
     public func idle() {}
+
+    /// Nothing: most responders have nothing to report.
+    ///
+    /// ```swift
+    /// struct Hello: Responder { func respond(to: Request, with: Response) throws {} }  // status() is []
+    /// ```
+    public func status() -> [StatusField] { [] }
 }
 
 /// A closure as a ``Responder``.

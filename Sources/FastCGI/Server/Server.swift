@@ -74,6 +74,11 @@ public struct FastCGIServer: Sendable {
         public var processes = 1
         /// Requests after which a worker process retires and the supervisor starts a fresh one.
         public var maxRequests: Int?
+        /// The path the server answers with its status page itself (`--status-path`), as
+        /// PHP-FPM's `pm.status_path`; nil: none.
+        public var statusPath: String?
+        /// The client addresses the status page answers (`--status-allow`): loopback unless set.
+        public var statusAllow = try! AddressRanges("127.0.0.1,::1")
 
         /// Makes a configuration.
         ///
@@ -149,25 +154,36 @@ public struct FastCGIServer: Sendable {
         pthread_sigmask(SIG_BLOCK, &stops, nil)
         let socket = try ListeningSocket(address, backlog: configuration.backlog)
         defer { socket.close() }
+        // Room for two generations of processes: a reload runs the new beside the old.
+        let board = try Scoreboard(processes: 2 * configuration.processes)
         if configuration.processes > 1 || configuration.maxRequests != nil {
-            try Supervisor(configuration: configuration, address: address).run { () throws(ServerError) in
-                try serveWorkers(on: socket.descriptor, address: address, webServers: webServers, responder)
+            try Supervisor(configuration: configuration, address: address, board: board).run { () throws(ServerError) in
+                try serveWorkers(on: socket.descriptor, address: address, webServers: webServers, board: board, responder)
             }
         } else {
-            try serveWorkers(on: socket.descriptor, address: address, webServers: webServers, responder)
+            try serveWorkers(on: socket.descriptor, address: address, webServers: webServers, board: board, responder)
         }
     }
 
     /// Runs the worker threads of this process on the listening socket until SIGTERM or SIGINT
     /// (or retirement after ``Configuration/maxRequests``), then waits for them.
-    private func serveWorkers(on descriptor: Int32, address: ListenAddress, webServers: WebServerAddresses,
+    private func serveWorkers(on descriptor: Int32, address: ListenAddress, webServers: WebServerAddresses, board: Scoreboard,
+                              _ responder: some Responder) throws(ServerError) {
+        guard let statusPath = configuration.statusPath else {
+            return try serveWorkers(on: descriptor, address: address, webServers: webServers, status: WorkerStatus(board: board), responder)
+        }
+        let page = StatusPage(application: responder, path: statusPath, allowed: configuration.statusAllow, board: board,
+                              workersPerProcess: configuration.workers, listenDescriptor: descriptor)
+        try serveWorkers(on: descriptor, address: address, webServers: webServers, status: WorkerStatus(board: board), page)
+    }
+
+    private func serveWorkers(on descriptor: Int32, address: ListenAddress, webServers: WebServerAddresses, status: WorkerStatus,
                               _ responder: some Responder) throws(ServerError) {
         guard FCGX_Init() == 0 else { throw ServerError(.cannotStart, "libfcgi failed to initialise") }
         Self.keepDescriptorsSelectable()
         let signals = try SignalPipe([SIGTERM, SIGINT, SIGUSR1])
         let shutdown = try ShutdownLatch()
         let finished = try CompletionPipe()
-        let status = WorkerStatus()
         let worker = FastCGIWorker(listenDescriptor: descriptor, shutdown: shutdown, configuration: configuration,
                                    webServers: webServers, responder: responder,
                                    budget: configuration.maxRequests.map(RequestBudget.init), status: status)

@@ -5,7 +5,7 @@
 /// `--listen unix:PATH|HOST:PORT|[IPV6]:PORT`, `--socket-mode OCTAL`, `--workers N`,
 /// `--processes P`, `--max-requests N`, `--max-body BYTES`, `--max-form-fields N`,
 /// `--read-timeout SECONDS`, `--write-timeout SECONDS`, `--request-timeout SECONDS`,
-/// `--trust-forwarded-proto`. Each takes `--flag value` or `--flag=value`.
+/// `--trust-forwarded-proto`, `--status-path PATH`, `--status-allow ADDRESS[/BITS],…`. Each takes `--flag value` or `--flag=value`.
 ///
 /// ```swift
 /// let options = try ServerOptions(CommandLine.arguments.dropFirst(), programFlags: ["--sessions", "--idle-timeout"])
@@ -24,7 +24,7 @@ public struct ServerOptions: Sendable {
     /// The flags every server takes; `--trust-forwarded-proto` alone takes no value.
     static let serverFlags = ["--listen", "--socket-mode", "--workers", "--processes", "--max-requests", "--max-body",
                               "--max-form-fields", "--read-timeout", "--write-timeout", "--request-timeout",
-                              "--trust-forwarded-proto"]
+                              "--trust-forwarded-proto", "--status-path", "--status-allow"]
 
     /// Reads `arguments` (without the program name).
     ///
@@ -74,6 +74,15 @@ public struct ServerOptions: Sendable {
         if let seconds = try number("--write-timeout", in: 0...86400, of: "seconds") { configuration.writeTimeout = seconds }
         if let seconds = try number("--request-timeout", in: 0...86400, of: "seconds") { configuration.requestTimeout = seconds }
         configuration.trustForwardedProto = value(of: "--trust-forwarded-proto") != nil
+        if let path = value(of: "--status-path") {
+            guard path.hasPrefix("/") else { throw ServerError(.invalidArgument, "--status-path wants a path such as /status, not \(path)") }
+            configuration.statusPath = path
+        }
+        if let list = value(of: "--status-allow") {
+            do { configuration.statusAllow = try AddressRanges(list) } catch {
+                throw ServerError(.invalidArgument, "--status-allow: \(error.message)")
+            }
+        }
         if let text = value(of: "--socket-mode") {
             guard let mode = UInt32(text, radix: 8), mode <= 0o777 else {
                 throw ServerError(.invalidArgument, "--socket-mode wants octal permissions such as 660, not \(text)")

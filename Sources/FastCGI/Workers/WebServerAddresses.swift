@@ -49,12 +49,12 @@ struct WebServerAddresses: Sendable {
         }
     }
 
-    private static func bytes(ofIPv4 text: String) -> [UInt8]? {
+    static func bytes(ofIPv4 text: String) -> [UInt8]? {
         var address = in_addr()
         return inet_pton(AF_INET, text, &address) == 1 ? withUnsafeBytes(of: &address) { Array($0) } : nil
     }
 
-    private static func bytes(ofIPv6 text: String) -> [UInt8]? {
+    static func bytes(ofIPv6 text: String) -> [UInt8]? {
         var address = in6_addr()
         return inet_pton(AF_INET6, text, &address) == 1 ? withUnsafeBytes(of: &address) { Array($0) } : nil
     }

@@ -87,6 +87,9 @@ public final class MemoryBackend: SessionBackend {
         }
     }
 
+    /// The sessions held now.
+    public var sessionCount: Int? { state.withLock { $0.entries.count } }
+
     public func delete(_ id: SessionID) throws {
         state.withLock { $0.remove(id) }
     }

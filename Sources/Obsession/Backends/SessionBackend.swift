@@ -60,6 +60,12 @@ public protocol SessionBackend: Sendable {
     var listing: (any SessionListing)? { get }
     /// This store's index of users' sessions: nil, unless it conforms to ``SessionUserIndexing``.
     var userIndex: (any SessionUserIndexing)? { get }
+
+    /// Checks that the store works, for the status page: throws what is wrong (a Redis server
+    /// out of reach, a directory that cannot be written). The default loads an id nobody has.
+    func checkHealth() throws
+    /// How many sessions the store holds, where that is cheap to tell (memory); nil elsewhere.
+    var sessionCount: Int? { get }
 }
 
 extension SessionBackend {
@@ -73,6 +79,15 @@ extension SessionBackend {
     public var listing: (any SessionListing)? { nil }
     /// None: the store conforms to no ``SessionUserIndexing``.
     public var userIndex: (any SessionUserIndexing)? { nil }
+
+    /// Loads an id nobody has: a store that answers that is reachable.
+    ///
+    /// ```swift
+    /// do { try backend.checkHealth() } catch { print("store unhealthy: \(error)") }
+    /// ```
+    public func checkHealth() throws { _ = try load(idFormat.random()) }
+    /// Not told: counting would cost.
+    public var sessionCount: Int? { nil }
 }
 
 extension SessionBackend where Self: SessionHolding {

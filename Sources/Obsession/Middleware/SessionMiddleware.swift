@@ -95,6 +95,25 @@ extension SessionMiddleware {
     }
 }
 
+extension SessionMiddleware {
+    /// The session store on the status page: its kind, whether it answers (and if not, why),
+    /// and how many sessions it holds where that is cheap to tell; then the application's.
+    public func status() -> [StatusField] {
+        var fields = [StatusField(name: "store", value: .text(String(describing: type(of: backend))), help: "The session store's kind.")]
+        do {
+            try backend.checkHealth()
+            fields.append(StatusField(name: "store_healthy", value: .number(1), help: "Whether the session store answered."))
+        } catch {
+            fields.append(StatusField(name: "store_healthy", value: .number(0), help: "Whether the session store answered."))
+            fields.append(StatusField(name: "store_problem", value: .text("\(error)"), help: "What the session store answered."))
+        }
+        if let count = backend.sessionCount {
+            fields.append(StatusField(name: "sessions", value: .number(count), help: "Sessions the store holds."))
+        }
+        return fields + application.status()
+    }
+}
+
 extension SessionMiddleware where Application == ClosureResponder {
     /// Wraps a handler function, the options after it, as the seed writes it.
     ///

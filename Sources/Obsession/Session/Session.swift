@@ -306,8 +306,11 @@ public final class Session: Sequence {
         // no request reads again).
         let forward = SessionForward(successor: successor, until: settings.clock.now + settings.cycleGracePeriod,
                                      client: SessionForward.fingerprint(of: request))
+        // Stamped as if last used the idle timeout less the grace period ago: every store's own
+        // expiry (the file store's collection, Redis's TTL) removes it as the grace period ends.
         let stub = SessionChanges(kind: .update(basedOn: old.revision), set: [SessionForward.key: forward.value],
-                                  removed: removed, whole: [SessionForward.key: forward.value], time: settings.clock.now)
+                                  removed: removed, whole: [SessionForward.key: forward.value],
+                                  time: settings.clock.now - settings.idleTimeout + settings.cycleGracePeriod)
         if let hold, heldID == old.id { _ = try hold.apply(stub) } else { _ = try backend.apply(stub, to: old.id) }
     }
 
@@ -329,7 +332,10 @@ public final class Session: Sequence {
     /// try session.delete()   // logout
     /// ```
     public func delete() throws {
-        if case .stored(let id, _) = state { try backend.delete(id) }
+        if case .stored(let id, _) = state {
+            try backend.delete(id)
+            if let user { try backend.userIndex?.forget(id, ofUser: user) }
+        }
         values = [:]
         changes = Changes()
         state = .fresh(id: nil)

@@ -52,6 +52,23 @@ extension Session {
         return try backend.logOut(user: user, except: id)
     }
 
+    /// Ends session `id` if it is another session of this session's user (the "log out this
+    /// one" of an account page), and says whether it did: an id of anyone else's session, or
+    /// of none, ends nothing.
+    ///
+    /// ```swift
+    /// if let other = try session.userSessions().first(where: { $0.id.tag == form.fields["id"] }) {
+    ///     try session.logOutOtherSession(other.id)
+    /// }
+    /// ```
+    @discardableResult
+    public func logOutOtherSession(_ other: SessionID) throws -> Bool {
+        guard let user, other != id, try backend.load(other)?.user == user else { return false }
+        try backend.delete(other)
+        try backend.userIndex?.forget(other, ofUser: user)
+        return true
+    }
+
     /// The sessions of this session's user, this one among them, most recently seen first.
     ///
     /// ```swift

@@ -10,9 +10,12 @@ extension FileBackend: SessionUserIndexing {
     /// Removes `id`'s entry from `user`'s index directory, and the directory once empty.
     public func forget(_ id: SessionID, ofUser user: String) throws {
         let path = layout.userIndexPath(of: user)
-        guard unlink(path + "/" + id.text) == 0 || errno == ENOENT else {
-            throw SessionError.backendFailed("cannot remove \(path)/\(id.tag): \(Errno.current)", errno: errno)
+        let entry = path + "/" + id.text
+        guard unlink(entry) == 0 else {
+            guard errno == ENOENT else { throw SessionError.backendFailed("cannot remove \(path)/\(id.tag): \(Errno.current)", errno: errno) }
+            return
         }
+        syncDirectory(of: entry)
         rmdir(path)
     }
 
@@ -22,13 +25,16 @@ extension FileBackend: SessionUserIndexing {
         guard let user = changes.user else { return }
         try prepareDirectory()
         let path = layout.userIndexPath(of: user)
-        try makePrivateDirectory(layout.userIndexDirectory)
-        try makePrivateDirectory(path)
-        let descriptor = open(path + "/" + id.text, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        // With durability .fsync, each directory made or changed is synced, as the session's own.
+        if try makePrivateDirectory(layout.userIndexDirectory) { syncDirectory(of: layout.userIndexDirectory) }
+        if try makePrivateDirectory(path) { syncDirectory(of: path) }
+        let entry = path + "/" + id.text
+        let descriptor = open(entry, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw SessionError.backendFailed("cannot record the session in \(path): \(Errno.current)", errno: errno)
         }
         close(descriptor)
+        syncDirectory(of: entry)
     }
 
     /// Removes the index entries whose session file is gone (expired, deleted, never written),

@@ -85,9 +85,10 @@ public final class FileBackend: SessionBackend {
         layout = FileLayout(directory: self.directory, prefix: prefix, fanOut: self.fanOut)
     }
 
-    /// The time a write of changes made at `time` stamps on its file: nil with the system clock,
-    /// whose time the write itself stamps (one system call less); `time` with an injected clock.
-    private func stamp(_ time: Int) -> Int? { clock is SystemClock ? nil : time }
+    /// The time a write of changes made at `time` stamps on its file: nil when that is the
+    /// system clock's now, which the write itself stamps (one system call less); else `time`
+    /// (an injected clock, a remembered session stamped later, an id cycled away earlier).
+    private func stamp(_ time: Int) -> Int? { clock is SystemClock && time == clock.now ? nil : time }
 
     /// `$TMPDIR/obsession-sessions-<uid>`, or under `/tmp`.
     ///
@@ -97,6 +98,14 @@ public final class FileBackend: SessionBackend {
     public static func defaultDirectory() -> String {
         let temporary = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
         return "\(temporary)/obsession-sessions-\(geteuid())"
+    }
+
+    /// Checks that the directory is ours, private, and writable.
+    public func checkHealth() throws {
+        try prepareDirectory()
+        guard access(directory, W_OK) == 0 else {
+            throw SessionError.backendFailed("cannot write to \(directory): \(Errno.current)", errno: errno)
+        }
     }
 
     public func load(_ id: SessionID) throws -> StoredSession? {
@@ -293,7 +302,7 @@ public final class FileBackend: SessionBackend {
 
     /// With ``Durability/fsync``, syncs the directory holding `path`, whose entries changed (a
     /// file made, renamed or removed, a directory made), so that the change survives power loss.
-    private func syncDirectory(of path: String) {
+    func syncDirectory(of path: String) {
         guard durability == .fsync, let slash = path.lastIndex(of: "/") else { return }
         let parent = slash == path.startIndex ? "/" : String(path[..<slash])
         guard let directory = try? FileDescriptor(opening: parent, O_RDONLY | O_DIRECTORY) else { return }

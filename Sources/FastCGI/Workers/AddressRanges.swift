@@ -1,0 +1,41 @@
+/// Client addresses allowed something (the status page): a comma-separated list of IPv4 and
+/// IPv6 addresses and CIDR ranges, matched against a request's `REMOTE_ADDR`.
+///
+/// ```swift
+/// let allowed = try AddressRanges("127.0.0.1, ::1, 10.0.0.0/8")
+/// allowed.contains("10.1.2.3")   // true
+/// ```
+public struct AddressRanges: Sendable, Equatable {
+    /// Each range: the address's bytes (4 or 16) and how many leading bits must match.
+    private let ranges: [(bytes: [UInt8], bits: Int)]
+
+    /// Reads the list; an entry that is not an address or range is an error.
+    public init(_ list: String) throws(ServerError) {
+        var ranges: [(bytes: [UInt8], bits: Int)] = []
+        for entry in list.split(separator: ",") {
+            let text = entry.filter { $0 != " " }
+            let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
+            guard let address = parts.first, let bytes = WebServerAddresses.bytes(ofIPv4: address) ?? WebServerAddresses.bytes(ofIPv6: address),
+                  let bits = parts.count == 2 ? Int(parts[1]) : bytes.count * 8, (0...bytes.count * 8).contains(bits) else {
+                throw ServerError(.invalidArgument, "\(String(reflecting: String(text))) is not an IPv4 or IPv6 address or range (such as 10.0.0.0/8)")
+            }
+            ranges.append((bytes, bits))
+        }
+        self.ranges = ranges
+    }
+
+    /// Whether `address` (an IPv4-mapped IPv6 one as IPv4) lies in one of the ranges.
+    public func contains(_ address: String) -> Bool {
+        guard var bytes = WebServerAddresses.bytes(ofIPv4: address) ?? WebServerAddresses.bytes(ofIPv6: address) else { return false }
+        if bytes.count == 16, bytes.prefix(12).elementsEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF]) { bytes = Array(bytes.suffix(4)) }
+        return ranges.contains { range in
+            guard range.bytes.count == bytes.count else { return false }
+            for bit in 0..<range.bits where (range.bytes[bit / 8] ^ bytes[bit / 8]) & (0x80 >> UInt8(bit % 8)) != 0 { return false }
+            return true
+        }
+    }
+
+    public static func == (lhs: AddressRanges, rhs: AddressRanges) -> Bool {
+        lhs.ranges.map(\.bytes) == rhs.ranges.map(\.bytes) && lhs.ranges.map(\.bits) == rhs.ranges.map(\.bits)
+    }
+}
