@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "ObsessionPerl", dependencies: ["Obsession", "FastCGI"], swiftSettings: swiftSettings),
         .executableTarget(name: "ObsessionLauncher"),
         .executableTarget(name: "ObsessionTool", dependencies: [
-            "Obsession", "FastCGI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Obsession", "ObsessionRedis", "ObsessionPHP", "FastCGI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swiftSettings),
         .executableTarget(
             name: "hello", dependencies: ["FastCGI"], path: "Examples/hello",

@@ -37,4 +37,12 @@ extension StoredSession {
     /// if stored.user == "ann" { try backend.delete(id) }
     /// ```
     public var user: String? { values[Session.userKey]?.stringValue }
+
+    /// When the session was really last used: its modification time, less the extra lifetime
+    /// of a remembered session (whose store is told a later time, so that it keeps it longer).
+    ///
+    /// ```swift
+    /// print("idle for \(now - stored.lastSeen) s")
+    /// ```
+    public var lastSeen: Int { modifiedAt - Session.rememberedExtension(of: values) }
 }

@@ -32,7 +32,7 @@ public struct UserSession: Sendable, Equatable {
         self.id = id
         self.user = user
         createdAt = stored.createdAt
-        lastSeen = stored.modifiedAt - Session.rememberedExtension(of: stored.values)
+        lastSeen = stored.lastSeen
         isRemembered = stored.values[Session.rememberKey] != nil
         var details = stored.values[Session.loginKey]?.objectValue ?? [:]
         loggedInAt = details.removeValue(forKey: "at")?.recordedInt

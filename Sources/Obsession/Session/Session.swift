@@ -93,7 +93,7 @@ public final class Session: Sequence {
                 continue
             }
             clientID = id
-            if let lifetime = cookieMaxAge, settings.clock.now - lastSeen(stored) > lifetime / 8 { refreshDue = true }
+            if let lifetime = cookieMaxAge, settings.clock.now - stored.lastSeen > lifetime / 8 { refreshDue = true }
             return
         }
     }
@@ -143,7 +143,7 @@ public final class Session: Sequence {
     /// expired one is removed. False, with the reason told to `log`, when it cannot be used.
     private func adopt(_ stored: StoredSession, id: SessionID, log: (String) -> Void) throws -> Bool {
         let now = settings.clock.now
-        let idle = now - lastSeen(stored), limit = settings.idleTimeout + Self.rememberedExtension(of: stored.values)
+        let idle = now - stored.lastSeen, limit = settings.idleTimeout + Self.rememberedExtension(of: stored.values)
         if idle > limit {
             log("session \(id.tag) expired after \(idle) s idle (limit \(limit) s)")
             try backend.delete(id)

@@ -48,3 +48,13 @@ struct SessionForward: Equatable {
         return String(hash.value, radix: 16)
     }
 }
+
+extension StoredSession {
+    /// Whether this is an id cycled away, kept only to forward to its successor for the grace
+    /// period (see ``Session/cycle()``): no session of its own, which listings leave out.
+    ///
+    /// ```swift
+    /// for (id, stored) in all where !stored.isForward { print(id.tag) }
+    /// ```
+    public var isForward: Bool { SessionForward.isForward(values) }
+}

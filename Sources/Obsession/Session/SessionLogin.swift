@@ -82,11 +82,8 @@ extension Session {
     /// The time a store is told a change or a touch of this session happened: the clock's, and
     /// for a remembered session later by its extra lifetime. So every store's own expiry (the
     /// file store's collection by modification time, Redis's TTL) keeps it that much longer
-    /// without knowing of remember me; ``lastSeen(_:)`` takes the extra back off.
+    /// without knowing of remember me; ``StoredSession/lastSeen`` takes the extra back off.
     var storeTime: Int { settings.clock.now + Self.rememberedExtension(of: values) }
-
-    /// When `stored` was really last used: its modification time less its extra lifetime.
-    func lastSeen(_ stored: StoredSession) -> Int { stored.modifiedAt - Self.rememberedExtension(of: stored.values) }
 
     /// The extra lifetime of a remembered session's values, in seconds; 0 for any other.
     static func rememberedExtension(of values: [String: SessionValue]) -> Int {
