@@ -8,9 +8,11 @@ SHELL := /bin/bash
 SWIFT_TMPDIR := $(CURDIR)/.build/tmp
 SWIFT ?= TMPDIR=$(SWIFT_TMPDIR) swift
 $(shell mkdir -p $(SWIFT_TMPDIR))
-# Debian packages the tests start for real (PHP and Redis among them); bench adds a C compiler and valgrind.
+# Debian packages the tests start for real (PHP, Redis and a headless browser among them); bench adds a C
+# compiler and valgrind.
 TEST_PACKAGES := libfcgi-dev libfcgi-bin nginx-light curl systemd spawn-fcgi lighttpd apache2 libapache2-mod-fcgid fcgiwrap wrk strace \
-	libhiredis-dev redis-server redis-sentinel redis-tools php8.2-cli php8.2-fpm php8.2-redis libcgi-session-perl
+	libhiredis-dev redis-server redis-sentinel redis-tools php8.2-cli php8.2-fpm php8.2-redis libcgi-session-perl \
+	chromium chromium-driver fonts-liberation
 BENCH_PACKAGES := $(TEST_PACKAGES) gcc python3 valgrind
 DEMO_PORT ?= 8080
 # What to deploy: the Swift runtime, and the C++ library and libgcc it needs, linked in. The

@@ -20,7 +20,7 @@ struct Page {
             html += "<form method=post action=\"/logout\"><input type=hidden name=csrf value=\"\(escapeHTML(session.csrfToken))\">"
             html += "<button class=link>Log out</button></form>"
         } else {
-            html += "<span class=who>Not signed in</span>"
+            html += "<span class=who>Not logged in</span>"
         }
         html += "</nav></header>\n<main>\n"
         for message in session.takeFlashes() { html += "<p class=flash>\(escapeHTML(message))</p>\n" }
@@ -43,6 +43,7 @@ struct Page {
         button.link{background:none;color:#fff;text-decoration:underline;padding:0}
         button.danger{background:#c23b3b}
         table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.5em;border-bottom:1px solid #e3e5ea}
+        th,button{white-space:nowrap}
         .current{background:#eef2ff}.tag{font-family:monospace;color:#667}
         """
 }
