@@ -42,6 +42,22 @@ import Testing
         #expect(demo.isRunning)
     }
 
+    @Test func nginxWithTheStatusPageSnippet() throws {
+        let directory = try TemporaryDirectory()
+        let socket = directory.file("app.sock")
+        let demo = try ChildProcess.demo(listening: "unix:" + socket, sessions: directory.file("sessions"),
+                                         arguments: ["--cookie-secure", "off", "--status-path", "/status"], in: directory)
+        let replacements = [("include fastcgi_params;", "include /etc/nginx/fastcgi_params;"), ("/run/obsession/app.sock", socket)]
+        let snippet = try DeployFile.read("nginx/obsession.conf", replacing: replacements)
+            + DeployFile.read("nginx/obsession-status.conf", replacing: replacements)
+        let nginx = try Nginx(locations: snippet, in: directory)
+        try sessionRoundTrip(port: nginx.port)
+        let status = try nginx.request("/status?json")
+        #expect(status.status == 200)
+        #expect(status.text.contains("\"store_healthy\":1") && status.text.contains("\"requests\":"), "\(status.text)")
+        #expect(demo.isRunning)
+    }
+
     @Test func nginxWithTheDeploySnippetOverTCP() throws {
         let directory = try TemporaryDirectory()
         let port = try freePort()

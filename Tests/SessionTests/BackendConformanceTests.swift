@@ -84,9 +84,9 @@ struct BackendFixture: Sendable, CustomTestStringConvertible {
             corrupt: { _, server, id in
                 try #require(server as? RedisProcess).cli("HSET", "obsession:{\(id.text)}", "v:user", "{not json")
             },
-            failing: { directory, _ in
+            failing: { directory, clock in
                 let redis = try RedisProcess(in: directory, name: "failing-redis", configuration: ["appendonly yes"])
-                return (RedisBackend(redis.server), { redis.stop() }, { try redis.start() }, redis)
+                return (RedisBackend(redis.server, clock: clock), { redis.stop() }, { try redis.start() }, redis)
             },
             failure: (503, "session store unavailable"))
     }
@@ -259,11 +259,12 @@ struct BackendFixture: Sendable, CustomTestStringConvertible {
         let id = backend.idFormat.random()
         _ = try create(["start": 0], as: id, in: backend)
         let failures = Results()
+        let now = clock.now
         DispatchQueue.concurrentPerform(iterations: 8) { thread in
             for index in 0..<25 {
                 let key = "k\(thread)-\(index)"
                 let outcome = try? backend.apply(SessionChanges(kind: .update(basedOn: nil), set: [key: .int(index)], removed: [],
-                                                                whole: [:], time: 0), to: id)
+                                                                whole: [:], time: now), to: id)
                 if case .applied = outcome {} else { failures.record(true) }
             }
         }
