@@ -68,6 +68,9 @@ import Testing
         let demo = try DemoServer(in: directory)
         _ = try demo.logIn("ann")
         #expect(try obsession("doctor", store).status == 0)
+        // The demo would collect the sessions aged below itself, between requests.
+        demo.child.signal(SIGTERM)
+        #expect(demo.child.waitForExit() == 0)
 
         chmod(sessions, 0o755)
         let id = String(repeating: "A", count: 40)
