@@ -7,6 +7,7 @@
 //          [--php-sessions SAVE_PATH | --php-redis URL] [--php-serialize-handler php|php_serialize]
 //          [--php-sid-length N] [--php-sid-bits 4|5|6]
 //          [--perl-sessions DIR] [--perl-serializer default|json]
+//          [--cycle-grace-period SECONDS] [--remembered-lifetime SECONDS]
 //
 // Sessions are files (in --sessions, default under TMPDIR), or with --redis or --redis-sentinel
 // on Redis: --redis names the server (redis://user:password@host:port/db, unix:///path?db=N),
@@ -41,7 +42,7 @@ func home(_ request: Request, _ response: Response) throws {
     var page = Page(title: session.user.map { "Welcome, \($0)" } ?? "Sessions, kept on the server")
     page.body += "<section class=card><p>Visits in this session</p><p class=count><b id=visits>\(visits)</b></p></section>\n"
     if session.user != nil {
-        page.body += "<section class=card><p>This session is \(session.isRemembered ? "remembered for 30 days" : "kept until you close the browser")."
+        page.body += "<section class=card><p>This session is \(session.isRemembered ? "remembered: it stays logged in when the browser closes" : "kept until you close the browser")."
         page.body += " See <a href=\"/sessions\">where else you are signed in</a>.</p></section>\n"
     } else {
         page.body += """
@@ -153,7 +154,7 @@ FastCGIServer.main(programFlags: ["--sessions", "--cookie-name", "--cookie-secur
                                   "--absolute-timeout", "--fan-out", "--durability", "--redis", "--redis-sentinel",
                                   "--redis-master", "--redis-replicas", "--php-sessions", "--php-serialize-handler",
                                   "--php-sid-length", "--php-sid-bits", "--php-redis", "--perl-sessions",
-                                  "--perl-serializer"]) { options in
+                                  "--perl-serializer", "--cycle-grace-period", "--remembered-lifetime"]) { options in
     let secure = try options.choice("--cookie-secure", of: ["on", "off"]) == "on"
     let cookie = CookieIdPersistence(cookieName: options.value(of: "--cookie-name") ?? "_obs", secure: secure)
     let lifetime = 1...(10 * 365 * 86400)
@@ -161,5 +162,7 @@ FastCGIServer.main(programFlags: ["--sessions", "--cookie-name", "--cookie-secur
     let absoluteTimeout = try options.number("--absolute-timeout", in: lifetime, of: "seconds")
     return SessionMiddleware(ClosureResponder(route), idPersister: cookie,
                              backend: try store(options, idleTimeout: idleTimeout, absoluteTimeout: absoluteTimeout),
-                             idleTimeout: idleTimeout, absoluteTimeout: absoluteTimeout)
+                             idleTimeout: idleTimeout, absoluteTimeout: absoluteTimeout,
+                             cycleGracePeriod: try options.number("--cycle-grace-period", in: 0...3600, of: "seconds") ?? 30,
+                             rememberedLifetime: try options.number("--remembered-lifetime", in: lifetime, of: "seconds") ?? 30 * 86400)
 }

@@ -20,7 +20,7 @@ import Testing
         try browser.submit(try browser.element("form[action='/login'] button"), thenWaitFor: ".flash")
         #expect(try browser.text(try browser.element(".flash")) == "Welcome, ann.")
         #expect(try browser.text(try browser.element("#user")) == "ann")
-        #expect(try browser.pageText().contains("This session is remembered for 30 days."))
+        #expect(try browser.pageText().contains("This session is remembered: it stays logged in when the browser closes."))
 
         // Two more clients of ann's: another browser, and a script with its own cookie.
         let second = try HeadlessChromium(in: directory, name: "second", userAgent: "Second browser")

@@ -110,6 +110,26 @@ import Testing
         #expect(found.output.contains("is over 90 % full"), "\(found.output)")
     }
 
+    @Test func doctorFindsAFileSystemOutOfInodes() throws {
+        let filesystem = try ScratchFilesystem(kilobytes: 1024, inodes: 40)
+        let store = "--store=file:" + filesystem.path + "/sessions"
+        mkdir(filesystem.path + "/sessions", 0o700)
+        #expect(try obsession("doctor", store).status == 0)
+        for index in 0..<40 { FileManager.default.createFile(atPath: filesystem.path + "/f\(index)", contents: nil) }
+        let found = try obsession("doctor", store)
+        #expect(found.status == 1)
+        #expect(found.output.contains("under 10 % of its inodes left"), "\(found.output)")
+    }
+
+    @Test func doctorFindsAStoreThatIsALink() throws {
+        let real = directory.file("real")
+        mkdir(real, 0o700)
+        symlink(real, directory.file("sessions"))
+        let found = try obsession("doctor", "--store=file:" + directory.file("sessions"))
+        #expect(found.status == 1)
+        #expect(found.output.contains("is not a directory (a symbolic link?)"), "\(found.output)")
+    }
+
     @Test func theSubcommandsOnRedisAndItsDoctor() throws {
         let redis = try RedisProcess(in: directory, configuration: ["maxmemory-policy allkeys-lru",
                                                                     "user reader on >pw ~obsession:* -@all +hgetall +scan +ping +smembers"])

@@ -9,11 +9,13 @@ package final class ScratchFilesystem {
     package let path: String
     private let holder: TemporaryDirectory
 
-    package init(kilobytes: Int) throws {
+    /// `kilobytes` of space, and at most `inodes` files and directories if given.
+    package init(kilobytes: Int, inodes: Int? = nil) throws {
         holder = try TemporaryDirectory()
         path = holder.file("mnt")
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
-        try Self.run(["mount", "-t", "tmpfs", "-o", "size=\(kilobytes)k,mode=0700", "tmpfs", path])
+        let limit = inodes.map { ",nr_inodes=\($0)" } ?? ""
+        try Self.run(["mount", "-t", "tmpfs", "-o", "size=\(kilobytes)k,mode=0700\(limit)", "tmpfs", path])
     }
 
     /// Makes the file system read-only.

@@ -16,9 +16,10 @@ extension FileBackend {
             return [StoreFinding(problem: "\(directory) cannot be read: \(Errno.current)",
                                  advice: "check the path given to --store, and that this user may enter it")]
         }
-        if status.st_mode & S_IFMT != S_IFDIR {
-            findings.append(StoreFinding(problem: "\(directory) is not a directory (a symbolic link?)",
-                                         advice: "point the store at a real directory the server's user owns"))
+        guard status.st_mode & S_IFMT == S_IFDIR else {
+            // The store refuses it: nothing in it is read.
+            return [StoreFinding(problem: "\(directory) is not a directory (a symbolic link?)",
+                                 advice: "point the store at a real directory the server's user owns")]
         }
         if status.st_uid != geteuid() {
             findings.append(StoreFinding(problem: "\(directory) belongs to uid \(status.st_uid), not to this user (uid \(geteuid()))",
