@@ -137,6 +137,19 @@ import Testing
     }
 
     @Test(arguments: BackendFixture.all)
+    func aCycleOfALoggedInSessionKeepsItAmongTheUsersSessions(_ fixture: BackendFixture) throws {
+        let backend = try make(fixture)
+        guard backend.userIndex != nil || backend.listing != nil else { return }
+        let app = site(backend)
+        let first = try logIn("ann", to: app)
+        let cycled = try #require(exchange(app, path: "/cycle", cookie: "_obs=\(first)").sessionCookie())
+        #expect(try backend.sessions(ofUser: "ann").map(\.id.text) == [cycled])
+        #expect(exchange(app, path: "/logout-others", cookie: "_obs=\(cycled)").text == "ended 0")
+        #expect(try backend.logOut(user: "ann") == 1)
+        #expect(exchange(app, cookie: "_obs=\(cycled)").text == "none -")
+    }
+
+    @Test(arguments: BackendFixture.all)
     func aLogoutEndsTheOldIdAsWellAsTheNew(_ fixture: BackendFixture) throws {
         let backend = try make(fixture)
         let app = site(backend)

@@ -44,6 +44,9 @@ public struct SessionChanges: Sendable, Equatable {
     public var whole: [String: SessionValue]
     /// When the changes were made, in seconds since 1970: the session's new modification time.
     public var time: Int
+    /// The user these changes log the session in as, if they do: the store records the id for
+    /// that user in its index (``SessionUserIndexing``) when it applies them.
+    public var user: String?
 
     /// Makes a change set.
     ///
@@ -51,11 +54,18 @@ public struct SessionChanges: Sendable, Equatable {
     /// let changes = SessionChanges(kind: .create(createdAt: now), set: ["n": 1], removed: [], whole: ["n": 1], time: now)
     /// ```
     public init(kind: Kind, set: [String: SessionValue], removed: Set<String>, whole: [String: SessionValue], time: Int) {
+        self.init(kind: kind, set: set, removed: removed, whole: whole, time: time, user: set[Session.userKey]?.stringValue)
+    }
+
+    /// A change set whose `user` its maker knows (the session: whether this request logged in),
+    /// which spares looking it up among the keys set.
+    init(kind: Kind, set: [String: SessionValue], removed: Set<String>, whole: [String: SessionValue], time: Int, user: String?) {
         self.kind = kind
         self.set = set
         self.removed = removed
         self.whole = whole
         self.time = time
+        self.user = user
     }
 
     /// The outcome to report without storing anything, given what is stored now: ``Outcome/exists``

@@ -20,16 +20,6 @@ public protocol SessionUserIndexing: SessionBackend {
     func forget(_ id: SessionID, ofUser user: String) throws
 }
 
-extension SessionChanges {
-    /// The user these changes log the session in as, if they do: the store records the id for
-    /// that user in its index (``SessionUserIndexing``) when it applies them.
-    ///
-    /// ```swift
-    /// if let user = changes.user { index[user, default: []].insert(id) }
-    /// ```
-    public var user: String? { self.set[Session.userKey]?.stringValue }
-}
-
 extension StoredSession {
     /// The user the session is logged in as, or nil.
     ///

@@ -65,6 +65,12 @@ public final class Session: Sequence {
     @exclusivity(unchecked) private var hold: (any SessionHold)?
     /// The id the hold is on.
     @exclusivity(unchecked) private var heldID: SessionID?
+    /// The extra lifetime of a remembered session, in seconds (0 for any other): read once when
+    /// the session is, set at a login.
+    @exclusivity(unchecked) var extraLifetime = 0
+    /// Whether this request logged the session in: its next save records the user in the
+    /// store's index of users' sessions.
+    @exclusivity(unchecked) var userRecorded = false
 
     init(backend: any SessionBackend, settings: SessionMiddlewareSettings, request: Request? = nil) {
         self.backend = backend
@@ -93,7 +99,6 @@ public final class Session: Sequence {
                 continue
             }
             clientID = id
-            if let lifetime = cookieMaxAge, settings.clock.now - stored.lastSeen > lifetime / 8 { refreshDue = true }
             return
         }
     }
@@ -139,11 +144,13 @@ public final class Session: Sequence {
         return (forward.successor, stored)
     }
 
-    /// Makes `stored`, the session `id`, this request's session if it has not expired; an
-    /// expired one is removed. False, with the reason told to `log`, when it cannot be used.
+    /// Makes `stored`, the session `id` (no forward: the caller follows those), this request's
+    /// session if it has not expired; an expired one is removed. False, with the reason told to `log`, when it cannot be used.
+    /// One old enough is due for a refresh: touched, and its cookie sent again.
     private func adopt(_ stored: StoredSession, id: SessionID, log: (String) -> Void) throws -> Bool {
         let now = settings.clock.now
-        let idle = now - stored.lastSeen, limit = settings.idleTimeout + Self.rememberedExtension(of: stored.values)
+        let extra = Self.rememberedExtension(of: stored.values)
+        let idle = now - (stored.modifiedAt - extra), limit = settings.idleTimeout + extra
         if idle > limit {
             log("session \(id.tag) expired after \(idle) s idle (limit \(limit) s)")
             try backend.delete(id)
@@ -154,11 +161,12 @@ public final class Session: Sequence {
             try backend.delete(id)
             return false
         }
-        guard !SessionForward.isForward(stored.values) else { return false }
         state = .stored(id: id, revision: stored.revision)
         values = stored.values
         changes = Changes()
         readStored = true
+        extraLifetime = extra
+        if let lifetime = cookieMaxAge, idle > lifetime / 8 { refreshDue = true }
         return true
     }
 
@@ -241,7 +249,7 @@ public final class Session: Sequence {
             var assigned: [String: SessionValue] = [:]
             for key in changes.assigned { assigned[key] = values[key] }
             let update = SessionChanges(kind: .update(basedOn: revision), set: assigned, removed: changes.removed,
-                                        whole: values, time: storeTime)
+                                        whole: values, time: storeTime, user: userRecorded ? user : nil)
             let outcome = if let hold, heldID == id { try hold.apply(update) } else { try backend.apply(update, to: id) }
             switch outcome {
             case .applied(let newRevision): state = .stored(id: id, revision: newRevision)
@@ -249,19 +257,22 @@ public final class Session: Sequence {
                 // Deleted or cycled by another request: its decision stands.
                 values = [:]
                 state = .fresh(id: nil)
+                extraLifetime = 0
             }
         }
         changes = Changes()
         refreshDue = false
+        userRecorded = false
     }
 
     /// Stores the values as a new session under `id`, or under another fresh id should that one
-    /// be taken; returns the id used.
+    /// be taken; returns the id used. A logged-in session's new id (a cycle) goes into the
+    /// store's index of its user's sessions.
     private func create(under id: SessionID) throws -> SessionID {
         var id = id
         while true {
             let creation = SessionChanges(kind: .create(createdAt: settings.clock.now), set: values, removed: [], whole: values,
-                                          time: storeTime)
+                                          time: storeTime, user: user)
             if case .applied = try backend.apply(creation, to: id) {
                 settings.sessionsCreated.add(1, ordering: .relaxed)
                 return id
@@ -323,7 +334,9 @@ public final class Session: Sequence {
     /// try session.load(id: idFromTheOtherService)
     /// ```
     public func load(id: SessionID) throws {
-        guard let stored = try backend.load(id), try adopt(stored, id: id, log: { _ in }) else { throw SessionError.unknownId }
+        guard let stored = try backend.load(id), !stored.isForward, try adopt(stored, id: id, log: { _ in }) else {
+            throw SessionError.unknownId
+        }
     }
 
     /// Removes the session from the store and tells the client to drop its cookie.
@@ -340,6 +353,7 @@ public final class Session: Sequence {
         changes = Changes()
         state = .fresh(id: nil)
         refreshDue = false
+        extraLifetime = 0
     }
 
     /// The one commit point: saves what changed, touches a session due for a refresh, and tells

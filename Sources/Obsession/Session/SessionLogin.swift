@@ -15,7 +15,7 @@ extension Session {
 
     /// Whether the session was remembered at its login: it lives for the middleware's
     /// `rememberedLifetime`, its cookie with it.
-    public var isRemembered: Bool { self[Self.rememberKey] != nil }
+    public var isRemembered: Bool { extraLifetime > 0 }
 
     /// Logs the session in as `user`: cycles it (a new id and CSRF token, see ``cycle()``),
     /// then records the user, the time and `details`, which the store's index of the user's
@@ -36,7 +36,9 @@ extension Session {
         self[Self.loginKey] = .object(login)
         self[Self.userKey] = .string(user)
         let extra = Swift.max(0, settings.rememberedLifetime - settings.idleTimeout)
-        self[Self.rememberKey] = remember && extra > 0 ? .int(extra) : nil
+        extraLifetime = remember ? extra : 0
+        self[Self.rememberKey] = extraLifetime > 0 ? .int(extraLifetime) : nil
+        userRecorded = true
     }
 
     /// Ends every session of this session's user but this one, and says how many ended: the
@@ -83,7 +85,7 @@ extension Session {
     /// for a remembered session later by its extra lifetime. So every store's own expiry (the
     /// file store's collection by modification time, Redis's TTL) keeps it that much longer
     /// without knowing of remember me; ``StoredSession/lastSeen`` takes the extra back off.
-    var storeTime: Int { settings.clock.now + Self.rememberedExtension(of: values) }
+    var storeTime: Int { settings.clock.now + extraLifetime }
 
     /// The extra lifetime of a remembered session's values, in seconds; 0 for any other.
     static func rememberedExtension(of values: [String: SessionValue]) -> Int {
@@ -92,8 +94,5 @@ extension Session {
 
     /// The cookie's Max-Age for this session: a remembered session's whole lifetime, else the
     /// cookie's own.
-    var cookieMaxAge: Int? {
-        let extra = Self.rememberedExtension(of: values)
-        return extra > 0 ? settings.idleTimeout + extra : settings.cookie.maxAge
-    }
+    var cookieMaxAge: Int? { extraLifetime > 0 ? settings.idleTimeout + extraLifetime : settings.cookie.maxAge }
 }

@@ -54,6 +54,9 @@ public final class FileBackend: SessionBackend {
     /// Where each file is.
     let layout: FileLayout
     let clock: any SessionClock
+    /// Whether `clock` is the system's, whose time a write stamps by itself (a cast costs more
+    /// than the write's other work here, so it is made once).
+    private let usesSystemClock: Bool
     private let directoryReady = Atomic<Bool>(false)
     /// The leaf directory where the next bounded garbage collection starts.
     let collectionCursor = Atomic<Int>(0)
@@ -82,13 +85,14 @@ public final class FileBackend: SessionBackend {
         self.durability = durability
         self.fanOut = min(max(fanOut, 0), 2)
         self.clock = clock
+        usesSystemClock = clock is SystemClock
         layout = FileLayout(directory: self.directory, prefix: prefix, fanOut: self.fanOut)
     }
 
     /// The time a write of changes made at `time` stamps on its file: nil when that is the
     /// system clock's now, which the write itself stamps (one system call less); else `time`
     /// (an injected clock, a remembered session stamped later, an id cycled away earlier).
-    private func stamp(_ time: Int) -> Int? { clock is SystemClock && time == clock.now ? nil : time }
+    private func stamp(_ time: Int) -> Int? { usesSystemClock && time == clock.now ? nil : time }
 
     /// `$TMPDIR/obsession-sessions-<uid>`, or under `/tmp`.
     ///
