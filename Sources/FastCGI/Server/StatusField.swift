@@ -7,7 +7,9 @@
 public struct StatusField: Sendable, Equatable {
     /// A field's value: a number (a gauge, in OpenMetrics) or a word (an info label).
     public enum Value: Sendable, Equatable {
+        /// A count or a time: a gauge (or a counter) in OpenMetrics.
         case number(Int)
+        /// A word: an info metric's label in OpenMetrics.
         case text(String)
     }
 

@@ -10,6 +10,10 @@ public struct AddressRanges: Sendable, Equatable {
     private let ranges: [(bytes: [UInt8], bits: Int)]
 
     /// Reads the list; an entry that is not an address or range is an error.
+    ///
+    /// ```swift
+    /// let loopback = try AddressRanges("127.0.0.1,::1")
+    /// ```
     public init(_ list: String) throws(ServerError) {
         var ranges: [(bytes: [UInt8], bits: Int)] = []
         for entry in list.split(separator: ",") {
@@ -25,6 +29,10 @@ public struct AddressRanges: Sendable, Equatable {
     }
 
     /// Whether `address` (an IPv4-mapped IPv6 one as IPv4) lies in one of the ranges.
+    ///
+    /// ```swift
+    /// guard allowed.contains(request.remoteAddress ?? "") else { throw Forbidden() }
+    /// ```
     public func contains(_ address: String) -> Bool {
         guard var bytes = WebServerAddresses.bytes(ofIPv4: address) ?? WebServerAddresses.bytes(ofIPv6: address) else { return false }
         if bytes.count == 16, bytes.prefix(12).elementsEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF]) { bytes = Array(bytes.suffix(4)) }

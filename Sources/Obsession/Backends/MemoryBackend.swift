@@ -88,6 +88,10 @@ public final class MemoryBackend: SessionBackend {
     }
 
     /// The sessions held now.
+    ///
+    /// ```swift
+    /// print(backend.sessionCount ?? 0)
+    /// ```
     public var sessionCount: Int? { state.withLock { $0.entries.count } }
 
     public func delete(_ id: SessionID) throws {

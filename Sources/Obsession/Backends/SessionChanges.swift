@@ -46,6 +46,10 @@ public struct SessionChanges: Sendable, Equatable {
     public var time: Int
     /// The user these changes log the session in as, if they do: the store records the id for
     /// that user in its index (``SessionUserIndexing``) when it applies them.
+    ///
+    /// ```swift
+    /// if let user = changes.user { index[user, default: []].insert(id) }
+    /// ```
     public var user: String?
 
     /// Makes a change set.

@@ -105,6 +105,10 @@ public final class FileBackend: SessionBackend {
     }
 
     /// Checks that the directory is ours, private, and writable.
+    ///
+    /// ```swift
+    /// try FileBackend(directory: "/var/lib/app/sessions").checkHealth()
+    /// ```
     public func checkHealth() throws {
         try prepareDirectory()
         guard access(directory, W_OK) == 0 else {
