@@ -116,11 +116,6 @@ public final class RedisBackend: SessionBackend {
         case .update: arguments = [Array("update".utf8), []]
         }
         let timeouts = timeouts(at: changes.time)
-        if let user = changes.user {
-            // Before the save: the index may name a session that is not the user's, never miss one.
-            _ = try client.run(.recordUser, keys: [userKey(user)],
-                               arguments: [Array(id.text.utf8), Array(String(timeouts.idle * 1000).utf8)], replicas: replicas)
-        }
         arguments += [Array(String(changes.time).utf8), Array(String(timeouts.idle).utf8), Array(String(timeouts.absolute).utf8),
                       Array((token ?? "").utf8),
                       Array(String(StoredSession.maxDataSize).utf8), Array(String(changes.set.count).utf8)]
@@ -129,7 +124,9 @@ public final class RedisBackend: SessionBackend {
             arguments.append(try RedisSessionHash.encode(value, key: name))
         }
         for name in changes.removed { arguments.append(RedisSessionHash.field(name)) }
-        let reply = try client.run(.save, keys: [key(id), lockKey(id)], arguments: arguments, replicas: replicas)
+        // A login goes into the user's set in the same script: the index never misses the session.
+        let keys = [key(id), lockKey(id)] + (changes.user.map { [userKey($0)] } ?? [])
+        let reply = try client.run(.save, keys: keys, arguments: arguments, replicas: replicas)
         switch reply.text {
         case "applied": return .applied(revision: nil)
         case "exists": return .exists

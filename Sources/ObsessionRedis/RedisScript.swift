@@ -26,7 +26,9 @@ struct RedisScript: Sendable {
         end
         """
 
-    /// Applies one save. KEYS: the session, its lock. ARGV: `create` or `update`, the creation
+    /// Applies one save. KEYS: the session, its lock, and for a save that logs the session in,
+    /// its user's set, which gets the session's id in the same step (and a TTL no shorter than
+    /// the session's). ARGV: `create` or `update`, the creation
     /// time (create), the time, the idle timeout, the absolute timeout, the lock token (empty
     /// without a lock), the most bytes the session may hold, the number N of fields set, then N
     /// field–value pairs, then the fields removed. Returns `applied`; `exists` (a new session's
@@ -66,6 +68,11 @@ struct RedisScript: Sendable {
           call_chunked('HDEL', key, removed, 1)
         end
         if not expire(key, created, now, idle, absolute) then return 'gone' end
+        if KEYS[3] then
+          redis.call('SADD', KEYS[3], string.match(key, '{([^}]*)}$'))
+          local ttl = redis.call('PTTL', key)
+          if redis.call('PTTL', KEYS[3]) < ttl then redis.call('PEXPIRE', KEYS[3], ttl) end
+        end
         return 'applied'
         """)
 
@@ -88,14 +95,6 @@ struct RedisScript: Sendable {
         if redis.call('EXISTS', KEYS[1]) == 0 then return false end
         if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
         return redis.call('HGETALL', KEYS[1])
-        """)
-
-    /// Records a session in its user's index, a set that lives as long as its longest-lived
-    /// session. KEYS: the user's set. ARGV: the session's id, its TTL in milliseconds.
-    static let recordUser = RedisScript(name: "record-user", source: """
-        redis.call('SADD', KEYS[1], ARGV[1])
-        if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-        return 1
         """)
 
     /// Releases a lock if it is still this request's. KEYS: the lock. ARGV: the token.

@@ -26,6 +26,36 @@ import Testing
         try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int ?? -1
     }
 
+    @Test func loginsAreAllIndexedWhileTheIndexIsSwept() throws {
+        // One thread logs in 300 users, each making its index directory anew; another sweeps
+        // the index meanwhile, removing every directory it finds empty and every entry it finds
+        // without a session: neither may cost a login its entry.
+        let stop = StopFlag()
+        let failures = Results()
+        let backend = backend
+        let now = clock.now
+        DispatchQueue.concurrentPerform(iterations: 2) { thread in
+            if thread == 1 {
+                while !stop.isStopped { _ = try? backend.sweepUserIndexIfDue(whole: true) }
+                return
+            }
+            for index in 0..<300 {
+                let id = SessionID.random(), user = SessionValue.string("user\(index)")
+                do {
+                    let login = SessionChanges(kind: .create(createdAt: now), set: ["_user": user], removed: [],
+                                               whole: ["_user": user], time: now)
+                    guard case .applied = try backend.apply(login, to: id) else { throw TestFailure("not stored") }
+                    #expect(try backend.recordedSessions(ofUser: "user\(index)") == [id])
+                } catch {
+                    failures.record(true)
+                    print("a login failed: \(error)")
+                }
+            }
+            stop.stop()
+        }
+        #expect(failures.good == 0)
+    }
+
     @Test func savedSessionReadsBackWithItsTimes() throws {
         let id = SessionID.random()
         try save(["a": 1], as: id)

@@ -14,7 +14,10 @@ package final class HeadlessChromium {
                  userAgent: String = "Chromium test") throws {
         port = try freePort()
         chromedriver = try ChildProcess(Self.driver, ["--port=\(port)"], in: directory, name: "\(name)-driver")
-        guard waitUntilAccepting("127.0.0.1:\(port)") else { throw TestFailure("chromedriver did not start: \(chromedriver.errorOutput)") }
+        // Another server may have taken the port first (it was free a moment ago): chromedriver then stops.
+        guard waitUntilAccepting("127.0.0.1:\(port)"), chromedriver.isRunning else {
+            throw TestFailure("chromedriver did not start: \(chromedriver.errorOutput)")
+        }
         let profile = directory.file("\(name)-profile")
         let capabilities: [String: Any] = ["capabilities": ["alwaysMatch": ["browserName": "chrome", "goog:chromeOptions": [
             "binary": "/usr/bin/chromium",

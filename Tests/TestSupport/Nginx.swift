@@ -25,10 +25,36 @@ package final class Nginx {
     package init(upstreams: [String], in directory: TemporaryDirectory, clientMaxBodySize: String = "64m", extra: String = "",
          locations: String? = nil, keepAlive: Int? = nil, http: String = "") throws {
         self.directory = directory
-        port = try freePort()
         let prefix = directory.file("nginx")
         try FileManager.default.createDirectory(atPath: prefix + "/logs", withIntermediateDirectories: true)
-        let configuration = """
+        // A port free a moment ago may be taken before nginx binds it (another test's server, a
+        // client's ephemeral port): then nginx stops at once, and another port is tried.
+        var attempt = 0
+        while true {
+            attempt += 1
+            let port = try freePort()
+            try Self.configuration(port: port, prefix: prefix, upstreams: upstreams, clientMaxBodySize: clientMaxBodySize,
+                                   extra: extra, locations: locations, keepAlive: keepAlive, http: http)
+                .write(toFile: prefix + "/nginx.conf", atomically: true, encoding: .utf8)
+            let child = try ChildProcess("/usr/sbin/nginx", ["-c", prefix + "/nginx.conf", "-p", prefix], in: directory,
+                                         name: "nginx\(attempt)")
+            let started = waitUntil {
+                !child.isRunning || (try? HTTPClient.connect(port: port)).map { close($0); return true } ?? false
+            }
+            if started, child.isRunning, !Self.errorLog(prefix).contains("bind() to 127.0.0.1:\(port) failed") {
+                self.port = port
+                self.child = child
+                return
+            }
+            child.signal(SIGQUIT)
+            _ = child.waitForExit(seconds: 5)
+            guard attempt < 3 else { throw TestFailure("nginx did not start: \(child.errorOutput) \(Self.errorLog(prefix))") }
+        }
+    }
+
+    private static func configuration(port: UInt16, prefix: String, upstreams: [String], clientMaxBodySize: String, extra: String,
+                                      locations: String?, keepAlive: Int?, http: String) -> String {
+        """
         worker_processes 1;
         daemon off;
         user root root;
@@ -57,12 +83,10 @@ package final class Nginx {
           }
         }
         """
-        try configuration.write(toFile: prefix + "/nginx.conf", atomically: true, encoding: .utf8)
-        child = try ChildProcess("/usr/sbin/nginx", ["-c", prefix + "/nginx.conf", "-p", prefix], in: directory, name: "nginx")
-        let port = port
-        guard waitUntil({ (try? HTTPClient.connect(port: port)).map { close($0); return true } ?? false }) else {
-            throw TestFailure("nginx did not start: \(child.errorOutput) \(errorLog)")
-        }
+    }
+
+    private static func errorLog(_ prefix: String) -> String {
+        (try? String(contentsOfFile: prefix + "/logs/error.log", encoding: .utf8)) ?? ""
     }
 
     /// What nginx wrote to its error log, where FastCGI stderr lines land.
