@@ -78,7 +78,7 @@ import Testing
         FileManager.default.createFile(atPath: sessions + "/s_\(id).lock", contents: nil)
         let old = Date(timeIntervalSinceNow: -7200)
         try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: sessions + "/s_\(id).tmp.x")
-        for name in demo.sessionFiles where !name.contains(".") {
+        for name in demo.sessionFiles where !name.contains(".tmp.") && !name.hasSuffix(".lock") {
             try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: sessions + "/" + name)
         }
         try FileManager.default.createDirectory(atPath: sessions + "/B", withIntermediateDirectories: false)
