@@ -12,8 +12,7 @@ struct Remove: ParsableCommand {
         let removed = try withStore { () throws -> Bool in
             let backend = try store.open()
             guard let row = try findSession(id, in: backend) else { return false }
-            try backend.delete(row.id)
-            if let user = row.stored.user { try backend.userIndex?.forget(row.id, ofUser: user) }
+            try backend.delete(row.id, loggedInAs: row.stored.user)
             return true
         }
         guard removed else {

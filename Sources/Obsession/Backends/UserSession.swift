@@ -84,10 +84,20 @@ extension SessionBackend {
     public func logOut(user: String, except: SessionID? = nil) throws -> Int {
         var ended = 0
         for session in try sessions(ofUser: user) where session.id != except {
-            try delete(session.id)
-            try userIndex?.forget(session.id, ofUser: user)
+            try delete(session.id, loggedInAs: user)
             ended += 1
         }
         return ended
+    }
+
+    /// Removes session `id`, logged in as `user` (nil: as nobody), and its entry in the store's
+    /// index of that user's sessions.
+    ///
+    /// ```swift
+    /// try backend.delete(id, loggedInAs: stored.user)
+    /// ```
+    public func delete(_ id: SessionID, loggedInAs user: String?) throws {
+        try delete(id)
+        if let user { try userIndex?.forget(id, ofUser: user) }
     }
 }

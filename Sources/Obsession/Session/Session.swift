@@ -88,10 +88,10 @@ public final class Session: Sequence {
         for id in ids {
             guard var stored = try fetch(id, log: log) else { continue }
             var storedID = id
-            if SessionForward.isForward(stored.values) {
-                guard let forward = SessionForward(stored.values, format: settings.idFormat) else { end(); continue }
+            if stored.isForward {
                 end()
-                guard let successor = try follow(forward, from: id, log: log) else { continue }
+                guard let forward = SessionForward(stored.values, format: settings.idFormat),
+                      let successor = try follow(forward, from: id, log: log) else { continue }
                 (storedID, stored) = successor
             }
             guard try adopt(stored, id: storedID, log: log) else {
@@ -137,7 +137,7 @@ public final class Session: Sequence {
             log("session \(id.tag) was cycled: its forward is for another client")
             return nil
         }
-        guard let stored = try fetch(forward.successor, log: log), !SessionForward.isForward(stored.values) else {
+        guard let stored = try fetch(forward.successor, log: log), !stored.isForward else {
             end()
             return nil
         }
@@ -145,8 +145,9 @@ public final class Session: Sequence {
     }
 
     /// Makes `stored`, the session `id` (no forward: the caller follows those), this request's
-    /// session if it has not expired; an expired one is removed. False, with the reason told to `log`, when it cannot be used.
-    /// One old enough is due for a refresh: touched, and its cookie sent again.
+    /// session if it has not expired; an expired one is removed. False, with the reason told to
+    /// `log`, when it cannot be used. One old enough is due for a refresh: touched, and its
+    /// cookie sent again.
     private func adopt(_ stored: StoredSession, id: SessionID, log: (String) -> Void) throws -> Bool {
         let now = settings.clock.now
         let extra = Self.rememberedExtension(of: stored.values)
@@ -250,8 +251,7 @@ public final class Session: Sequence {
             for key in changes.assigned { assigned[key] = values[key] }
             let update = SessionChanges(kind: .update(basedOn: revision), set: assigned, removed: changes.removed,
                                         whole: values, time: storeTime, user: userRecorded ? user : nil)
-            let outcome = if let hold, heldID == id { try hold.apply(update) } else { try backend.apply(update, to: id) }
-            switch outcome {
+            switch try apply(update, to: id) {
             case .applied(let newRevision): state = .stored(id: id, revision: newRevision)
             case .gone, .exists:
                 // Deleted or cycled by another request: its decision stands.
@@ -322,7 +322,13 @@ public final class Session: Sequence {
         let stub = SessionChanges(kind: .update(basedOn: old.revision), set: [SessionForward.key: forward.value],
                                   removed: removed, whole: [SessionForward.key: forward.value],
                                   time: settings.clock.now - settings.idleTimeout + settings.cycleGracePeriod)
-        if let hold, heldID == old.id { _ = try hold.apply(stub) } else { _ = try backend.apply(stub, to: old.id) }
+        _ = try apply(stub, to: old.id)
+    }
+
+    /// Applies `changes` to the stored session `id`: through the request's hold when it holds
+    /// that session, else through the store.
+    private func apply(_ changes: SessionChanges, to id: SessionID) throws -> SessionChanges.Outcome {
+        if let hold, heldID == id { try hold.apply(changes) } else { try backend.apply(changes, to: id) }
     }
 
     /// Switches this request to the stored session `id`, for a service that passes the id by
@@ -345,10 +351,7 @@ public final class Session: Sequence {
     /// try session.delete()   // logout
     /// ```
     public func delete() throws {
-        if case .stored(let id, _) = state {
-            try backend.delete(id)
-            if let user { try backend.userIndex?.forget(id, ofUser: user) }
-        }
+        if case .stored(let id, _) = state { try backend.delete(id, loggedInAs: user) }
         values = [:]
         changes = Changes()
         state = .fresh(id: nil)

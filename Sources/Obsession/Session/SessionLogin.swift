@@ -66,8 +66,7 @@ extension Session {
     @discardableResult
     public func logOutOtherSession(_ other: SessionID) throws -> Bool {
         guard let user, other != id, try backend.load(other)?.user == user else { return false }
-        try backend.delete(other)
-        try backend.userIndex?.forget(other, ofUser: user)
+        try backend.delete(other, loggedInAs: user)
         return true
     }
 
