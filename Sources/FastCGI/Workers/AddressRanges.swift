@@ -6,8 +6,13 @@
 /// allowed.contains("10.1.2.3")   // true
 /// ```
 public struct AddressRanges: Sendable, Equatable {
-    /// Each range: the address's bytes (4 or 16) and how many leading bits must match.
-    private let ranges: [(bytes: [UInt8], bits: Int)]
+    /// One range: an address's bytes (4 or 16) and how many of their leading bits must match.
+    private struct Range: Sendable, Equatable {
+        let bytes: [UInt8]
+        let bits: Int
+    }
+
+    private let ranges: [Range]
 
     /// Reads the list; an entry that is not an address or range is an error.
     ///
@@ -15,15 +20,15 @@ public struct AddressRanges: Sendable, Equatable {
     /// let loopback = try AddressRanges("127.0.0.1,::1")
     /// ```
     public init(_ list: String) throws(ServerError) {
-        var ranges: [(bytes: [UInt8], bits: Int)] = []
+        var ranges: [Range] = []
         for entry in list.split(separator: ",") {
             let text = entry.filter { $0 != " " }
             let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
-            guard let address = parts.first, let bytes = WebServerAddresses.bytes(ofIPv4: address) ?? WebServerAddresses.bytes(ofIPv6: address),
+            guard let address = parts.first, let bytes = WebServerAddresses.bytes(of: address),
                   let bits = parts.count == 2 ? Int(parts[1]) : bytes.count * 8, (0...bytes.count * 8).contains(bits) else {
                 throw ServerError(.invalidArgument, "\(String(reflecting: String(text))) is not an IPv4 or IPv6 address or range (such as 10.0.0.0/8)")
             }
-            ranges.append((bytes, bits))
+            ranges.append(Range(bytes: bytes, bits: bits))
         }
         self.ranges = ranges
     }
@@ -34,16 +39,11 @@ public struct AddressRanges: Sendable, Equatable {
     /// guard allowed.contains(request.remoteAddress ?? "") else { throw Forbidden() }
     /// ```
     public func contains(_ address: String) -> Bool {
-        guard var bytes = WebServerAddresses.bytes(ofIPv4: address) ?? WebServerAddresses.bytes(ofIPv6: address) else { return false }
-        if bytes.count == 16, bytes.prefix(12).elementsEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF]) { bytes = Array(bytes.suffix(4)) }
+        guard let bytes = WebServerAddresses.bytes(of: address).map(WebServerAddresses.unmapped) else { return false }
         return ranges.contains { range in
             guard range.bytes.count == bytes.count else { return false }
             for bit in 0..<range.bits where (range.bytes[bit / 8] ^ bytes[bit / 8]) & (0x80 >> UInt8(bit % 8)) != 0 { return false }
             return true
         }
-    }
-
-    public static func == (lhs: AddressRanges, rhs: AddressRanges) -> Bool {
-        lhs.ranges.map(\.bytes) == rhs.ranges.map(\.bytes) && lhs.ranges.map(\.bits) == rhs.ranges.map(\.bits)
     }
 }

@@ -17,7 +17,7 @@ struct WebServerAddresses: Sendable {
         var allowed: [[UInt8]] = []
         for entry in (list ?? "").split(separator: ",") {
             let text = String(entry.filter { $0 != " " })
-            guard let address = Self.bytes(ofIPv4: text) ?? Self.bytes(ofIPv6: text) else {
+            guard let address = Self.bytes(of: text) else {
                 throw ServerError(.invalidArgument, "FCGI_WEB_SERVER_ADDRS holds \(String(reflecting: text)), which is not an IPv4 or IPv6 address")
             }
             allowed.append(address)
@@ -40,22 +40,25 @@ struct WebServerAddresses: Sendable {
             case AF_INET:
                 return Array(bytes[MemoryLayout<sockaddr_in>.offset(of: \.sin_addr)!...].prefix(4))
             case AF_INET6:
-                let address = Array(bytes[MemoryLayout<sockaddr_in6>.offset(of: \.sin6_addr)!...].prefix(16))
-                // An IPv4 client of a dual-stack socket arrives as ::ffff:a.b.c.d.
-                return address.prefix(12).elementsEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF]) ? Array(address.suffix(4)) : address
+                return unmapped(Array(bytes[MemoryLayout<sockaddr_in6>.offset(of: \.sin6_addr)!...].prefix(16)))
             default:
                 return nil
             }
         }
     }
 
-    static func bytes(ofIPv4 text: String) -> [UInt8]? {
-        var address = in_addr()
-        return inet_pton(AF_INET, text, &address) == 1 ? withUnsafeBytes(of: &address) { Array($0) } : nil
+    /// The bytes of the IPv4 or IPv6 address `text` (4 or 16); nil if it is neither.
+    static func bytes(of text: String) -> [UInt8]? {
+        var v4 = in_addr()
+        if inet_pton(AF_INET, text, &v4) == 1 { return withUnsafeBytes(of: &v4) { Array($0) } }
+        var v6 = in6_addr()
+        return inet_pton(AF_INET6, text, &v6) == 1 ? withUnsafeBytes(of: &v6) { Array($0) } : nil
     }
 
-    static func bytes(ofIPv6 text: String) -> [UInt8]? {
-        var address = in6_addr()
-        return inet_pton(AF_INET6, text, &address) == 1 ? withUnsafeBytes(of: &address) { Array($0) } : nil
+    /// `address` with an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, as an IPv4 client of a
+    /// dual-stack socket arrives) as the IPv4 address it maps.
+    static func unmapped(_ address: [UInt8]) -> [UInt8] {
+        address.count == 16 && address.prefix(12).elementsEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF])
+            ? Array(address.suffix(4)) : address
     }
 }
