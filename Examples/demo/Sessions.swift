@@ -11,7 +11,9 @@ func activeSessions(_ request: Request, _ response: Response) throws {
     }
     let now = SystemClock().now
     let token = escapeHTML(session.csrfToken)
-    let sessions = try session.userSessions().sorted { first, _ in first.id == session.id }
+    // This browser's first, then the others, most recently seen first.
+    let all = try session.userSessions()
+    let sessions = all.filter { $0.id == session.id } + all.filter { $0.id != session.id }
     var page = Page(title: "Active sessions")
     page.body += "<section class=card><table id=sessions><tr><th>Browser</th><th>Address</th><th>Signed in</th><th>Last seen</th><th></th></tr>\n"
     for other in sessions {

@@ -10,14 +10,12 @@ struct SessionRow {
     /// Size of the session's values, as JSON.
     var size: Int { SessionValue.object(stored.values).description.utf8.count }
 
-    /// The row as a JSON object: the tag (never the id, a bearer credential, unless `withID`).
-    func json(withID: Bool = false) -> SessionValue {
-        var object: [String: SessionValue] = [
+    /// The row as a JSON object: the tag, never the id (a bearer credential).
+    var json: SessionValue {
+        .object([
             "tag": .string(id.tag), "user": stored.user.map(SessionValue.string) ?? .null, "created": .int(stored.createdAt),
             "last_seen": .int(stored.lastSeen), "size": .int(size),
-        ]
-        if withID { object["id"] = .string(id.text) }
-        return .object(object)
+        ])
     }
 }
 
@@ -61,7 +59,7 @@ struct List: ParsableCommand {
     func run() throws {
         let rows = try withStore { try readAll(try store.open()).rows }.sorted { $0.stored.lastSeen > $1.stored.lastSeen }
         if json {
-            print(SessionValue.array(rows.map { $0.json() }).description)
+            print(SessionValue.array(rows.map(\.json)).description)
             return
         }
         print("TAG       USER                 CREATED                  LAST SEEN                SIZE")
@@ -85,7 +83,7 @@ struct Show: ParsableCommand {
             throw notFound
         }
         if json {
-            guard case .object(var object) = row.json() else { return }
+            guard case .object(var object) = row.json else { return }
             object["values"] = .object(row.stored.values)
             print(SessionValue.object(object).description)
             return

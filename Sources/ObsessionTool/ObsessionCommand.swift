@@ -33,9 +33,6 @@ let storeFailed = ExitCode(3)
 func withStore<Result>(_ body: () throws -> Result) throws -> Result {
     do {
         return try body()
-    } catch let error as SessionError {
-        printError("obsession: \(error)")
-        throw storeFailed
     } catch let error as ExitCode {
         throw error
     } catch {

@@ -169,12 +169,13 @@ public struct FastCGIServer: Sendable {
     /// (or retirement after ``Configuration/maxRequests``), then waits for them.
     private func serveWorkers(on descriptor: Int32, address: ListenAddress, webServers: WebServerAddresses, board: Scoreboard,
                               _ responder: some Responder) throws(ServerError) {
+        let status = WorkerStatus(board: board)
         guard let statusPath = configuration.statusPath else {
-            return try serveWorkers(on: descriptor, address: address, webServers: webServers, status: WorkerStatus(board: board), responder)
+            return try serveWorkers(on: descriptor, address: address, webServers: webServers, status: status, responder)
         }
         let page = StatusPage(application: responder, path: statusPath, allowed: configuration.statusAllow, board: board,
                               workersPerProcess: configuration.workers, listenDescriptor: descriptor)
-        try serveWorkers(on: descriptor, address: address, webServers: webServers, status: WorkerStatus(board: board), page)
+        try serveWorkers(on: descriptor, address: address, webServers: webServers, status: status, page)
     }
 
     private func serveWorkers(on descriptor: Int32, address: ListenAddress, webServers: WebServerAddresses, status: WorkerStatus,

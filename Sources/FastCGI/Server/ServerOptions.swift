@@ -5,7 +5,8 @@
 /// `--listen unix:PATH|HOST:PORT|[IPV6]:PORT`, `--socket-mode OCTAL`, `--workers N`,
 /// `--processes P`, `--max-requests N`, `--max-body BYTES`, `--max-form-fields N`,
 /// `--read-timeout SECONDS`, `--write-timeout SECONDS`, `--request-timeout SECONDS`,
-/// `--trust-forwarded-proto`, `--status-path PATH`, `--status-allow ADDRESS[/BITS],…`. Each takes `--flag value` or `--flag=value`.
+/// `--trust-forwarded-proto`, `--status-path PATH`, `--status-allow ADDRESS[/BITS],…`. Each takes
+/// `--flag value` or `--flag=value`.
 ///
 /// ```swift
 /// let options = try ServerOptions(CommandLine.arguments.dropFirst(), programFlags: ["--sessions", "--idle-timeout"])

@@ -75,7 +75,7 @@ struct StatusPage<Application: Responder>: Responder {
     }
 
     /// Numbers as gauges (`requests` and `restarts` as counters), words as info metrics, each
-    /// named `fastcgi_…` and described; `# EOF` ends it, as the format wants.
+    /// named `obsession_…` and described; `# EOF` ends it, as the format wants.
     static func openMetrics(_ fields: [StatusField]) -> String {
         var text = ""
         for field in fields {

@@ -39,18 +39,20 @@ public final class MemoryBackend: SessionBackend {
         /// Removes session `id` and its place in its user's index.
         mutating func remove(_ id: SessionID) {
             guard let entry = entries.removeValue(forKey: id), let user = entry.stored.user else { return }
-            users[user]?.remove(id)
-            if users[user]?.isEmpty == true { users[user] = nil }
+            unindex(id, of: user)
         }
 
         /// Stores `stored` under `id`, moving it in the index to the user it is logged in as.
         mutating func store(_ stored: StoredSession, under id: SessionID) {
-            if let previous = entries[id]?.stored.user, previous != stored.user {
-                users[previous]?.remove(id)
-                if users[previous]?.isEmpty == true { users[previous] = nil }
-            }
+            if let previous = entries[id]?.stored.user, previous != stored.user { unindex(id, of: previous) }
             if let user = stored.user { users[user, default: []].insert(id) }
             entries[id] = Entry(stored: stored, lastUse: use())
+        }
+
+        /// Takes `id` out of `user`'s sessions, and the user out of the index with the last.
+        private mutating func unindex(_ id: SessionID, of user: String) {
+            users[user]?.remove(id)
+            if users[user]?.isEmpty == true { users[user] = nil }
         }
     }
 

@@ -7,7 +7,8 @@
 /// stays deleted. What a store can do beyond the four (hold a session for a whole request,
 /// collect expired sessions, list them, index them by user) it declares by conforming to
 /// ``SessionHolding``, ``SessionGarbageCollecting``, ``SessionListing`` and
-/// ``SessionUserIndexing``, which the properties below then expose. A store is done when it passes the conformance suite in the package's tests.
+/// ``SessionUserIndexing``, which the properties below then expose. A store is done when it
+/// passes the conformance suite in the package's tests.
 ///
 /// ```swift
 /// final class DictionaryBackend: SessionBackend, @unchecked Sendable {
